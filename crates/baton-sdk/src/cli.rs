@@ -1,0 +1,210 @@
+//! Command-line plumbing shared by connectors: the SDK's own flags, the
+//! `.baton.yaml` config file, and logging.
+//!
+//! Precedence is that of the Go SDK: flags, then `BATON_*` environment
+//! variables, then the config file, then defaults. The config file is applied
+//! by [`load_config_file`], which sets `BATON_<KEY>` for each key the
+//! environment does not already set, before clap parses.
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+
+use clap::Args;
+
+/// Flags every connector has (the SDK defaults that a one-shot sync uses).
+#[derive(Debug, Clone, Args)]
+pub struct SdkArgs {
+    /// The path of the c1z file to sync into (or to read for provisioning).
+    #[arg(short = 'f', long = "file", env = "BATON_FILE", default_value = "sync.c1z", global = true)]
+    pub file: PathBuf,
+
+    /// The log level: debug, info, warn or error.
+    #[arg(long = "log-level", env = "BATON_LOG_LEVEL", default_value = "info", global = true,
+          value_parser = ["debug", "info", "warn", "error"])]
+    pub log_level: String,
+
+    /// The log format: json, or console for people. Defaults to console when
+    /// standard output is a terminal, else json.
+    #[arg(long = "log-format", env = "BATON_LOG_FORMAT", global = true, value_parser = ["json", "console"])]
+    pub log_format: Option<String>,
+
+    /// The client id for ConductorOne service mode.
+    #[arg(long = "client-id", env = "BATON_CLIENT_ID", hide_env_values = true)]
+    pub client_id: Option<String>,
+
+    /// The client secret for ConductorOne service mode.
+    #[arg(long = "client-secret", env = "BATON_CLIENT_SECRET", hide_env_values = true)]
+    pub client_secret: Option<String>,
+
+    /// Enable provisioning actions (service mode).
+    #[arg(short = 'p', long = "provisioning", env = "BATON_PROVISIONING")]
+    pub provisioning: bool,
+
+    /// Sync only these resource type ids (comma-separated).
+    #[arg(long = "sync-resource-types", env = "BATON_SYNC_RESOURCE_TYPES", value_delimiter = ',')]
+    pub sync_resource_types: Vec<String>,
+
+    /// Sync resources only, without entitlements and grants.
+    #[arg(long = "skip-entitlements-and-grants", env = "BATON_SKIP_ENTITLEMENTS_AND_GRANTS")]
+    pub skip_entitlements_and_grants: bool,
+
+    /// A directory for the working copy of the c1z database (must exist).
+    #[arg(long = "c1z-temp-dir", env = "BATON_C1Z_TEMP_DIR", hide = true)]
+    pub c1z_temp_dir: Option<PathBuf>,
+
+    /// The storage engine. Only sqlite (the c1z v1 format) is written; an empty value means sqlite.
+    #[arg(long = "storage-engine", env = "BATON_STORAGE_ENGINE", default_value = "")]
+    pub storage_engine: String,
+
+    /// Sync parallelism (accepted for compatibility; the sync is sequential).
+    #[arg(long = "workers", env = "BATON_WORKERS", default_value_t = 0, allow_negative_numbers = true)]
+    pub workers: i64,
+
+    /// Timeout of one HTTP request to AWS, in seconds (1-1800).
+    #[arg(long = "http-timeout-seconds", env = "BATON_HTTP_TIMEOUT_SECONDS", default_value_t = 300)]
+    pub http_timeout_seconds: i64,
+}
+
+/// A configuration error found before any call to the source.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct ConfigError(pub String);
+
+impl SdkArgs {
+    /// Checks the SDK fields the way the Go SDK does, with its messages.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if !(1..=1800).contains(&self.http_timeout_seconds) {
+            return Err(ConfigError(format!(
+                "field http-timeout-seconds: value must be between 1 and 1800 but got {}",
+                self.http_timeout_seconds
+            )));
+        }
+        match self.storage_engine.as_str() {
+            "" | "sqlite" => {}
+            "pebble" => {
+                return Err(ConfigError(
+                    "--storage-engine pebble: this connector writes only the c1z v1 (sqlite) format; drop the flag or pass sqlite".into(),
+                ))
+            }
+            other => return Err(ConfigError(format!("--storage-engine {other:?}: expected sqlite"))),
+        }
+        if let Some(dir) = &self.c1z_temp_dir {
+            if !dir.is_dir() {
+                return Err(ConfigError(format!("--c1z-temp-dir {}: no such directory; create it or drop the flag", dir.display())));
+            }
+        }
+        match (&self.client_id, &self.client_secret) {
+            (Some(id), None) if !id.is_empty() => return Err(ConfigError("client-secret is required in service mode".into())),
+            (None, Some(s)) if !s.is_empty() => return Err(ConfigError("client-id is required in service mode".into())),
+            _ => {}
+        }
+        self.check_output_writable()
+    }
+
+    /// Whether the c1z can be written: its directory exists and is writable,
+    /// and the path is not a directory.
+    pub fn check_output_writable(&self) -> Result<(), ConfigError> {
+        let path = &self.file;
+        if path.is_dir() {
+            return Err(ConfigError(format!("--file {}: is a directory; give a file path such as sync.c1z", path.display())));
+        }
+        let dir = match path.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        if !dir.is_dir() {
+            return Err(ConfigError(format!("--file {}: the directory {} does not exist", path.display(), dir.display())));
+        }
+        let probe = dir.join(format!(".baton-write-check-{}", std::process::id()));
+        match std::fs::File::create(&probe) {
+            Ok(_) => {
+                let _ = std::fs::remove_file(&probe);
+                Ok(())
+            }
+            Err(e) => Err(ConfigError(format!(
+                "--file {}: cannot write in {} ({e}); choose a writable location",
+                path.display(),
+                dir.display()
+            ))),
+        }
+    }
+
+    /// The log format in effect.
+    pub fn effective_log_format(&self) -> &str {
+        match self.log_format.as_deref() {
+            Some(format) => format,
+            None if std::io::stdout().is_terminal() => "console",
+            None => "json",
+        }
+    }
+}
+
+/// Applies `.baton.yaml` (or the file named by `BATON_CONFIG_PATH`): each
+/// top-level key becomes `BATON_<KEY>` unless the environment already sets it.
+pub fn load_config_file() -> Result<Option<PathBuf>, ConfigError> {
+    let (path, explicit) = match std::env::var_os("BATON_CONFIG_PATH") {
+        Some(p) if !p.is_empty() => (PathBuf::from(p), true),
+        _ => (PathBuf::from(".baton.yaml"), false),
+    };
+    if explicit {
+        let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("");
+        if ext != "yaml" && ext != "yml" {
+            return Err(ConfigError(format!(
+                "BATON_CONFIG_PATH {}: expected config file to have .yaml or .yml extension",
+                path.display()
+            )));
+        }
+    }
+    let text = match std::fs::read_to_string(&path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound && !explicit => return Ok(None),
+        Err(e) => return Err(ConfigError(format!("config file {}: {e}", path.display()))),
+    };
+    let value: serde_yaml::Value = serde_yaml::from_str(&text)
+        .map_err(|e| ConfigError(format!("config file {}: not valid YAML: {e}", path.display())))?;
+    let serde_yaml::Value::Mapping(map) = value else {
+        if value.is_null() {
+            return Ok(Some(path));
+        }
+        return Err(ConfigError(format!("config file {}: expected a mapping of field names to values", path.display())));
+    };
+    for (key, value) in map {
+        let Some(key) = key.as_str() else { continue };
+        let env = format!("BATON_{}", key.replace('-', "_").to_uppercase());
+        if std::env::var_os(&env).is_some() {
+            continue;
+        }
+        let text = match value {
+            serde_yaml::Value::String(s) => s,
+            serde_yaml::Value::Bool(b) => b.to_string(),
+            serde_yaml::Value::Number(n) => n.to_string(),
+            serde_yaml::Value::Sequence(items) => items
+                .iter()
+                .filter_map(|v| match v {
+                    serde_yaml::Value::String(s) => Some(s.clone()),
+                    other => serde_yaml::to_string(other).ok().map(|s| s.trim().to_string()),
+                })
+                .collect::<Vec<_>>()
+                .join(","),
+            serde_yaml::Value::Null => continue,
+            other => {
+                return Err(ConfigError(format!("config file {}: key {key}: unsupported value {other:?}", path.display())))
+            }
+        };
+        // Safe here: called once at start-up before any thread is spawned.
+        unsafe { std::env::set_var(env, text) };
+    }
+    Ok(Some(path))
+}
+
+/// Starts logging to standard error in the chosen format and level.
+pub fn init_logging(level: &str, format: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(format!("{level},aws_config=warn,aws_smithy_runtime=warn,hyper=warn")));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let _ = if format == "json" {
+        builder.json().flatten_event(true).with_current_span(false).try_init()
+    } else {
+        builder.with_target(false).try_init()
+    };
+}
