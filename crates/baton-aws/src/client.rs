@@ -1,0 +1,180 @@
+//! AWS configuration and credentials, and how AWS errors are classified.
+
+use std::time::Duration;
+
+use aws_config::{sts::AssumeRoleProvider, BehaviorVersion, Region, SdkConfig};
+use aws_credential_types::Credentials;
+use aws_smithy_runtime_api::client::result::SdkError;
+use aws_smithy_types::error::display::DisplayErrorContext;
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+use baton_sdk::{ConnectorError, ErrorKind};
+
+use crate::config::AwsArgs;
+
+/// Error codes AWS uses for throttling; these are retried.
+const THROTTLING: &[&str] = &[
+    "Throttling",
+    "ThrottlingException",
+    "ThrottledException",
+    "RequestThrottledException",
+    "TooManyRequestsException",
+    "ProvisionedThroughputExceededException",
+    "RequestLimitExceeded",
+    "BandwidthLimitExceeded",
+    "LimitExceededException",
+    "RequestThrottled",
+    "SlowDown",
+    "EC2ThrottledException",
+];
+
+const ACCESS_DENIED: &[&str] = &["AccessDenied", "AccessDeniedException", "UnauthorizedOperation"];
+const NOT_FOUND: &[&str] = &["NoSuchEntity", "NoSuchEntityException", "ResourceNotFoundException"];
+const BAD_CREDENTIALS: &[&str] = &[
+    "ExpiredToken",
+    "ExpiredTokenException",
+    "InvalidClientTokenId",
+    "SignatureDoesNotMatch",
+    "UnrecognizedClientException",
+    "IncompleteSignature",
+    "InvalidAccessKeyId",
+    "MissingAuthenticationToken",
+];
+
+/// A failed AWS call: the operation, AWS's error code and message, and what kind of failure it is.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{operation}: {message}")]
+pub struct AwsError {
+    pub operation: &'static str,
+    pub code: String,
+    pub message: String,
+    pub kind: ErrorKind,
+}
+
+impl AwsError {
+    pub fn is_access_denied(&self) -> bool {
+        self.kind == ErrorKind::PermissionDenied
+    }
+
+    pub fn is_not_found(&self) -> bool {
+        self.kind == ErrorKind::NotFound
+    }
+}
+
+impl From<AwsError> for ConnectorError {
+    fn from(e: AwsError) -> Self {
+        let hint = match e.kind {
+            ErrorKind::Unauthenticated => "; check the AWS credentials (they may be missing, wrong or expired)",
+            ErrorKind::PermissionDenied => "; grant this permission to the identity baton-aws runs as",
+            ErrorKind::Unavailable => "; AWS was unreachable or throttled the call, try again later",
+            _ => "",
+        };
+        ConnectorError::new(e.kind, format!("aws {}{hint}", e))
+    }
+}
+
+/// Classifies an SDK error of operation `operation`.
+pub fn classify<E, R>(operation: &'static str, err: &SdkError<E, R>) -> AwsError
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    let code = err.code().unwrap_or_default().to_string();
+    let detail = DisplayErrorContext(err).to_string();
+    let message = match err.message() {
+        Some(m) if !code.is_empty() => format!("{code}: {m}"),
+        _ => detail.clone(),
+    };
+    let kind = if THROTTLING.contains(&code.as_str()) {
+        ErrorKind::Unavailable
+    } else if ACCESS_DENIED.contains(&code.as_str()) {
+        ErrorKind::PermissionDenied
+    } else if NOT_FOUND.contains(&code.as_str()) {
+        ErrorKind::NotFound
+    } else if BAD_CREDENTIALS.contains(&code.as_str()) {
+        ErrorKind::Unauthenticated
+    } else {
+        match err {
+            SdkError::DispatchFailure(_) | SdkError::TimeoutError(_) | SdkError::ConstructionFailure(_)
+                if detail.contains("credential") || detail.contains("identity") =>
+            {
+                ErrorKind::Unauthenticated
+            }
+            SdkError::DispatchFailure(_) | SdkError::TimeoutError(_) | SdkError::ResponseError(_) => ErrorKind::Unavailable,
+            SdkError::ServiceError(service) if code.is_empty() && status_is_5xx(service.raw()) => ErrorKind::Unavailable,
+            _ => ErrorKind::Internal,
+        }
+    };
+    AwsError { operation, code, message, kind }
+}
+
+fn status_is_5xx<R: std::fmt::Debug>(raw: &R) -> bool {
+    // The raw response type is generic here; its Debug output carries the status.
+    let text = format!("{raw:?}");
+    text.contains("status: 5") || text.contains("StatusCode(5")
+}
+
+/// The configurations every client is built from.
+#[derive(Clone, Debug)]
+pub struct AwsConfigs {
+    /// For IAM, STS and Organizations.
+    pub global: SdkConfig,
+    /// For Identity Center (sso-admin, identitystore).
+    pub sso: SdkConfig,
+}
+
+/// Loads AWS configuration: the default chain (or static keys), then the
+/// single or two-hop role assumption of `--role-arn` / `--global-role-arn`.
+pub async fn load(args: &AwsArgs, http_timeout: Duration) -> AwsConfigs {
+    let base = base_config(args, http_timeout, None).await;
+    let global = assume(args, base.clone(), http_timeout).await;
+    let sso_base = base_config(args, http_timeout, Some(&args.sso_region)).await;
+    let sso = if args.use_assume { assume(args, sso_base, http_timeout).await } else { sso_base };
+    AwsConfigs { global, sso }
+}
+
+async fn base_config(args: &AwsArgs, http_timeout: Duration, region: Option<&str>) -> SdkConfig {
+    let mut loader = aws_config::defaults(BehaviorVersion::latest()).timeout_config(
+        aws_config::timeout::TimeoutConfig::builder().operation_attempt_timeout(http_timeout).connect_timeout(Duration::from_secs(10)).build(),
+    );
+    let region = region.map(str::to_string).or_else(|| (!args.global_region.is_empty()).then(|| args.global_region.clone()));
+    if let Some(region) = region {
+        loader = loader.region(Region::new(region));
+    }
+    if !args.global_access_key_id.is_empty() && !args.global_secret_access_key.is_empty() {
+        loader = loader.credentials_provider(Credentials::new(
+            args.global_access_key_id.clone(),
+            args.global_secret_access_key.clone(),
+            None,
+            None,
+            "baton-aws-static",
+        ));
+    }
+    let mut config = loader.load().await;
+    if config.region().is_none() {
+        config = config.into_builder().region(Region::new("us-east-1")).build();
+    }
+    config
+}
+
+async fn assume(args: &AwsArgs, base: SdkConfig, http_timeout: Duration) -> SdkConfig {
+    if !args.use_assume || args.role_arn.is_empty() {
+        return base;
+    }
+    let first_hop = if args.global_role_arn.is_empty() {
+        base
+    } else {
+        let mut binding = AssumeRoleProvider::builder(args.global_role_arn.clone()).session_name("baton-aws-binding");
+        if !args.binding_external_id.is_empty() {
+            binding = binding.external_id(args.binding_external_id.clone());
+        }
+        let provider = binding.configure(&base).build().await;
+        base.into_builder().credentials_provider(aws_credential_types::provider::SharedCredentialsProvider::new(provider)).build()
+    };
+    let mut builder = AssumeRoleProvider::builder(args.role_arn.clone()).session_name("baton-aws");
+    if !args.external_id.is_empty() {
+        builder = builder.external_id(args.external_id.clone());
+    }
+    let provider = builder.configure(&first_hop).build().await;
+    let _ = http_timeout;
+    first_hop.into_builder().credentials_provider(aws_credential_types::provider::SharedCredentialsProvider::new(provider)).build()
+}

@@ -1,0 +1,255 @@
+//! The IAM reads the resource syncers need, one method per question.
+//!
+//! Syncers ask this layer, never the SDK client, so a later change can answer
+//! the same questions from fewer calls (`GetAccountAuthorizationDetails`, the
+//! credential report) without touching them. Every method returns one AWS page
+//! and the marker of the next one.
+
+use aws_sdk_iam::types::{AccessKeyMetadata, AttachedPolicy, Group, Policy, PolicyScopeType, Role, User};
+use aws_sdk_iam::Client;
+use aws_smithy_types::DateTime;
+
+use crate::client::{classify, AwsError};
+
+/// One page of an IAM listing and the marker of the next page.
+pub type IamPage<T> = (Vec<T>, Option<String>);
+
+/// The kind of IAM entity an inline policy or attached policy hangs off.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Entity {
+    User,
+    Role,
+    Group,
+}
+
+/// IAM reads against one account.
+#[derive(Clone, Debug)]
+pub struct IamApi {
+    client: Client,
+}
+
+fn next(truncated: bool, marker: Option<String>) -> Option<String> {
+    marker.filter(|m| truncated && !m.is_empty())
+}
+
+fn opt(marker: &str) -> Option<String> {
+    (!marker.is_empty()).then(|| marker.to_string())
+}
+
+impl IamApi {
+    pub fn new(client: Client) -> Self {
+        IamApi { client }
+    }
+
+    pub async fn list_users(&self, marker: &str) -> Result<IamPage<User>, AwsError> {
+        let out = self.client.list_users().set_marker(opt(marker)).send().await.map_err(|e| classify("iam:ListUsers", &e))?;
+        Ok((out.users, next(out.is_truncated, out.marker)))
+    }
+
+    pub async fn list_roles(&self, marker: &str) -> Result<IamPage<Role>, AwsError> {
+        let out = self.client.list_roles().set_marker(opt(marker)).send().await.map_err(|e| classify("iam:ListRoles", &e))?;
+        Ok((out.roles, next(out.is_truncated, out.marker)))
+    }
+
+    pub async fn list_groups(&self, marker: &str) -> Result<IamPage<Group>, AwsError> {
+        let out = self.client.list_groups().set_marker(opt(marker)).send().await.map_err(|e| classify("iam:ListGroups", &e))?;
+        Ok((out.groups, next(out.is_truncated, out.marker)))
+    }
+
+    pub async fn list_policies(&self, only_attached: bool, marker: &str) -> Result<IamPage<Policy>, AwsError> {
+        let out = self
+            .client
+            .list_policies()
+            .only_attached(only_attached)
+            .scope(PolicyScopeType::All)
+            .set_marker(opt(marker))
+            .send()
+            .await
+            .map_err(|e| classify("iam:ListPolicies", &e))?;
+        Ok((out.policies.unwrap_or_default(), next(out.is_truncated, out.marker)))
+    }
+
+    /// The URL-decoded document of a managed policy version.
+    pub async fn policy_document(&self, arn: &str, version: &str) -> Result<Option<String>, AwsError> {
+        let out = self
+            .client
+            .get_policy_version()
+            .policy_arn(arn)
+            .version_id(version)
+            .send()
+            .await
+            .map_err(|e| classify("iam:GetPolicyVersion", &e))?;
+        Ok(out.policy_version.and_then(|v| v.document).map(|d| url_decode(&d)))
+    }
+
+    /// The members of a group, one page.
+    pub async fn group_members(&self, group_name: &str, marker: &str) -> Result<IamPage<User>, AwsError> {
+        let out = self
+            .client
+            .get_group()
+            .group_name(group_name)
+            .set_marker(opt(marker))
+            .send()
+            .await
+            .map_err(|e| classify("iam:GetGroup", &e))?;
+        Ok((out.users, next(out.is_truncated, out.marker)))
+    }
+
+    /// The managed policies attached to an entity, one page.
+    pub async fn attached_policies(&self, entity: Entity, name: &str, marker: &str) -> Result<IamPage<AttachedPolicy>, AwsError> {
+        let (policies, truncated, next_marker) = match entity {
+            Entity::User => {
+                let out = self
+                    .client
+                    .list_attached_user_policies()
+                    .user_name(name)
+                    .set_marker(opt(marker))
+                    .send()
+                    .await
+                    .map_err(|e| classify("iam:ListAttachedUserPolicies", &e))?;
+                (out.attached_policies, out.is_truncated, out.marker)
+            }
+            Entity::Role => {
+                let out = self
+                    .client
+                    .list_attached_role_policies()
+                    .role_name(name)
+                    .set_marker(opt(marker))
+                    .send()
+                    .await
+                    .map_err(|e| classify("iam:ListAttachedRolePolicies", &e))?;
+                (out.attached_policies, out.is_truncated, out.marker)
+            }
+            Entity::Group => {
+                let out = self
+                    .client
+                    .list_attached_group_policies()
+                    .group_name(name)
+                    .set_marker(opt(marker))
+                    .send()
+                    .await
+                    .map_err(|e| classify("iam:ListAttachedGroupPolicies", &e))?;
+                (out.attached_policies, out.is_truncated, out.marker)
+            }
+        };
+        Ok((policies.unwrap_or_default(), next(truncated, next_marker)))
+    }
+
+    /// The names of an entity's inline policies, one page.
+    pub async fn inline_policy_names(&self, entity: Entity, name: &str, marker: &str) -> Result<IamPage<String>, AwsError> {
+        let (names, truncated, next_marker) = match entity {
+            Entity::User => {
+                let out = self
+                    .client
+                    .list_user_policies()
+                    .user_name(name)
+                    .set_marker(opt(marker))
+                    .send()
+                    .await
+                    .map_err(|e| classify("iam:ListUserPolicies", &e))?;
+                (out.policy_names, out.is_truncated, out.marker)
+            }
+            Entity::Role => {
+                let out = self
+                    .client
+                    .list_role_policies()
+                    .role_name(name)
+                    .set_marker(opt(marker))
+                    .send()
+                    .await
+                    .map_err(|e| classify("iam:ListRolePolicies", &e))?;
+                (out.policy_names, out.is_truncated, out.marker)
+            }
+            Entity::Group => {
+                let out = self
+                    .client
+                    .list_group_policies()
+                    .group_name(name)
+                    .set_marker(opt(marker))
+                    .send()
+                    .await
+                    .map_err(|e| classify("iam:ListGroupPolicies", &e))?;
+                (out.policy_names, out.is_truncated, out.marker)
+            }
+        };
+        Ok((names, next(truncated, next_marker)))
+    }
+
+    /// The URL-decoded document of an inline policy.
+    pub async fn inline_policy_document(&self, entity: Entity, name: &str, policy: &str) -> Result<String, AwsError> {
+        let document = match entity {
+            Entity::User => {
+                self.client
+                    .get_user_policy()
+                    .user_name(name)
+                    .policy_name(policy)
+                    .send()
+                    .await
+                    .map_err(|e| classify("iam:GetUserPolicy", &e))?
+                    .policy_document
+            }
+            Entity::Role => {
+                self.client
+                    .get_role_policy()
+                    .role_name(name)
+                    .policy_name(policy)
+                    .send()
+                    .await
+                    .map_err(|e| classify("iam:GetRolePolicy", &e))?
+                    .policy_document
+            }
+            Entity::Group => {
+                self.client
+                    .get_group_policy()
+                    .group_name(name)
+                    .policy_name(policy)
+                    .send()
+                    .await
+                    .map_err(|e| classify("iam:GetGroupPolicy", &e))?
+                    .policy_document
+            }
+        };
+        Ok(url_decode(&document))
+    }
+
+    /// A role's URL-decoded trust policy.
+    pub async fn role_trust_policy(&self, role_name: &str) -> Result<Option<String>, AwsError> {
+        let out = self.client.get_role().role_name(role_name).send().await.map_err(|e| classify("iam:GetRole", &e))?;
+        Ok(out.role.and_then(|r| r.assume_role_policy_document).map(|d| url_decode(&d)))
+    }
+
+    /// A user's access keys (first page, as the Go connector reads them).
+    pub async fn access_keys(&self, user_name: &str) -> Result<Vec<AccessKeyMetadata>, AwsError> {
+        let out = self
+            .client
+            .list_access_keys()
+            .user_name(user_name)
+            .send()
+            .await
+            .map_err(|e| classify("iam:ListAccessKeys", &e))?;
+        Ok(out.access_key_metadata)
+    }
+
+    /// When an access key was last used, if AWS knows.
+    pub async fn access_key_last_used(&self, key_id: &str) -> Result<Option<DateTime>, AwsError> {
+        let out = self
+            .client
+            .get_access_key_last_used()
+            .access_key_id(key_id)
+            .send()
+            .await
+            .map_err(|e| classify("iam:GetAccessKeyLastUsed", &e))?;
+        Ok(out.access_key_last_used.and_then(|u| u.last_used_date))
+    }
+}
+
+/// Decodes the URL encoding IAM applies to policy documents. A document that
+/// is not URL-encoded comes back unchanged.
+pub fn url_decode(text: &str) -> String {
+    percent_encoding::percent_decode_str(&text.replace('+', "%20")).decode_utf8_lossy().into_owned()
+}
+
+/// The last path segment of an IAM ARN: the entity name.
+pub fn name_from_arn(arn: &str) -> &str {
+    arn.rsplit('/').next().unwrap_or(arn)
+}
