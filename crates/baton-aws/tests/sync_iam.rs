@@ -1,0 +1,316 @@
+//! End-to-end IAM syncs: moto seeded through the AWS SDK, the `baton-aws`
+//! binary run against it, the c1z read back.
+
+mod support;
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use c1z::any;
+use c1z::v2::{GrantImmutable, Resource, SecretTrait, UserTrait};
+use c1z::C1zFile;
+use support::moto::Moto;
+use support::proxy::Proxy;
+use support::seed::{arn, seed_iam, ACCOUNT};
+use support::{assert_success, run_baton_aws, stderr, temp_c1z};
+
+struct Synced {
+    resources: BTreeMap<String, Resource>,
+    entitlements: BTreeSet<String>,
+    grants: BTreeMap<String, c1z::v2::Grant>,
+    expansion: BTreeMap<String, c1z::v2::GrantExpandable>,
+    types: Vec<String>,
+}
+
+fn read(path: &std::path::Path) -> Synced {
+    let file = C1zFile::open_read(path).expect("open c1z");
+    let sync = file.view_sync(None).expect("finished sync").sync_id;
+    let resources = file
+        .resources(&sync)
+        .unwrap()
+        .into_iter()
+        .map(|r| {
+            let id = r.id.clone().unwrap();
+            (format!("{}:{}", id.resource_type, id.resource), r)
+        })
+        .collect();
+    let entitlements = file.entitlements(&sync).unwrap().into_iter().map(|e| e.id).collect();
+    let mut grants = BTreeMap::new();
+    let mut expansion = BTreeMap::new();
+    for (grant, exp) in file.grants(&sync).unwrap() {
+        if let Some(exp) = exp {
+            expansion.insert(grant.id.clone(), exp);
+        }
+        grants.insert(grant.id.clone(), grant);
+    }
+    let types = file.resource_types(&sync).unwrap().into_iter().map(|t| t.id).collect();
+    Synced { resources, entitlements, grants, expansion, types }
+}
+
+fn policy(name: &str) -> String {
+    format!("arn:aws:iam::{ACCOUNT}:policy/{name}")
+}
+
+#[tokio::test]
+async fn sync_covers_every_iam_kind() {
+    let moto = Moto::start();
+    seed_iam(&moto.endpoint(), 0).await;
+    let (_dir, out) = temp_c1z("iam.c1z");
+    let run = run_baton_aws(&moto.endpoint(), &["-f", out.to_str().unwrap(), "--sync-secrets"], &[]);
+    assert_success(&run);
+    let s = read(&out);
+
+    assert_eq!(s.types, vec!["iam_user", "role", "group", "iam_policy", "inline_policy", "access-key"]);
+    let alice = arn("user", "alice");
+    let bob = arn("user", "eng/bob@example.com");
+    let carol = arn("user", "carol");
+    let engineers = arn("group", "teams/Engineers");
+    let admins = arn("group", "Admins");
+    let deploy = arn("role", "DeployRole");
+    let ops = arn("role", "OpsRole");
+
+    // Resources of every type, with paths kept in the ids.
+    for key in [
+        format!("iam_user:{alice}"),
+        format!("iam_user:{bob}"),
+        format!("group:{engineers}"),
+        format!("group:{}", arn("group", "Empty")),
+        format!("role:{deploy}"),
+        format!("iam_policy:{}", policy("ReadS3")),
+        format!("inline_policy:{alice}::inline::alice-inline"),
+        format!("inline_policy:{engineers}::inline::eng-inline"),
+        format!("inline_policy:{deploy}::inline::deploy-inline"),
+    ] {
+        assert!(s.resources.contains_key(&key), "missing resource {key}");
+    }
+    let bob_trait: UserTrait = any::find(&s.resources[&format!("iam_user:{bob}")].annotations).unwrap();
+    assert_eq!(bob_trait.emails.len(), 1, "a user name that is an address becomes the primary email");
+    assert!(bob_trait.emails[0].is_primary);
+
+    // Role classification from the trust policy.
+    let nhi = |role: &str| -> String {
+        any::find::<c1z::v2::NonHumanIdentityTrait>(&s.resources[&format!("role:{}", arn("role", role))].annotations).unwrap().nhi_detail
+    };
+    assert_eq!(nhi("OpsRole"), "aws.role.lambda");
+    assert_eq!(nhi("CrossRole"), "aws.role.cross_account");
+    assert_eq!(nhi("DeployRole"), "aws.role");
+
+    // Access keys point at their owner's iam_user resource.
+    let key = s.resources.values().find(|r| r.id.as_ref().unwrap().resource_type == "access-key").expect("an access key");
+    let secret: SecretTrait = any::find(&key.annotations).unwrap();
+    assert_eq!(secret.identity_id.unwrap().resource, alice);
+    assert!(key.created_at.is_some());
+
+    // Entitlements.
+    for id in [
+        format!("group:{engineers}:member"),
+        format!("role:{deploy}:assignment"),
+        format!("iam_policy:{}:attached", policy("AdminAll")),
+        format!("inline_policy:{deploy}::inline::deploy-inline:attached"),
+    ] {
+        assert!(s.entitlements.contains(&id), "missing entitlement {id}");
+    }
+
+    // Connector grants of every kind.
+    let read_s3 = policy("ReadS3");
+    for id in [
+        format!("group:{engineers}:member:iam_user:{alice}"),
+        format!("iam_policy:{read_s3}:attached:iam_user:{bob}"),
+        format!("iam_policy:{read_s3}:attached:group:{engineers}"),
+        format!("iam_policy:{read_s3}:attached:role:{deploy}"),
+        format!("role:{deploy}:assignment:iam_user:{alice}"),
+        format!("role:{deploy}:assignment:role:{ops}"),
+        format!("inline_policy:{alice}::inline::alice-inline:attached:iam_user:{alice}"),
+        format!("inline_policy:{engineers}::inline::eng-inline:attached:group:{engineers}"),
+    ] {
+        assert!(s.grants.contains_key(&id), "missing grant {id}");
+    }
+    let group_policy = &s.expansion[&format!("iam_policy:{read_s3}:attached:group:{engineers}")];
+    assert!(group_policy.shallow, "group policy edges are shallow");
+    assert_eq!(s.expansion[&format!("role:{deploy}:assignment:role:{ops}")].entitlement_ids, vec![format!("role:{ops}:assignment")]);
+
+    // Expanded grants: group members get the group's policies, assumers get the role's.
+    let expanded = |id: &str| {
+        let g = s.grants.get(id).unwrap_or_else(|| panic!("missing expanded grant {id}"));
+        assert!(any::contains::<GrantImmutable>(&g.annotations), "{id} is not marked immutable");
+        g.sources.clone().unwrap().sources
+    };
+    let via = expanded(&format!("iam_policy:{}:attached:iam_user:{carol}", policy("AdminAll")));
+    assert!(via.contains_key(&format!("group:{admins}:member")));
+    expanded(&format!("inline_policy:{engineers}::inline::eng-inline:attached:iam_user:{bob}"));
+    expanded(&format!("inline_policy:{deploy}::inline::deploy-inline:attached:role:{ops}"));
+    let alice_read = s.grants[&format!("iam_policy:{read_s3}:attached:iam_user:{alice}")].sources.clone().unwrap().sources;
+    assert!(alice_read.contains_key(&format!("group:{engineers}:member")));
+    assert!(alice_read.contains_key(&format!("role:{deploy}:assignment")));
+    // bob holds ReadS3 directly and through Engineers: the direct grant gains both sources.
+    let bob_read = s.grants[&format!("iam_policy:{read_s3}:attached:iam_user:{bob}")].sources.clone().unwrap().sources;
+    assert_eq!(bob_read.len(), 2);
+}
+
+#[tokio::test]
+async fn paged_listings_give_the_same_file() {
+    let moto = Moto::start();
+    seed_iam(&moto.endpoint(), 9).await;
+    let proxy = Proxy::start(moto.port);
+    proxy.set_page_size(2);
+    let (_dir, direct) = temp_c1z("direct.c1z");
+    let (_dir2, paged) = temp_c1z("paged.c1z");
+    assert_success(&run_baton_aws(&moto.endpoint(), &["-f", direct.to_str().unwrap()], &[]));
+    assert_success(&run_baton_aws(&proxy.endpoint(), &["-f", paged.to_str().unwrap()], &[]));
+    let (a, b) = (read(&direct), read(&paged));
+    assert_eq!(a.resources.keys().collect::<Vec<_>>(), b.resources.keys().collect::<Vec<_>>());
+    assert_eq!(a.entitlements, b.entitlements);
+    assert_eq!(a.grants.keys().collect::<Vec<_>>(), b.grants.keys().collect::<Vec<_>>());
+    assert_eq!(a.resources.keys().filter(|k| k.starts_with("iam_user:")).count(), 13);
+    let paged_user_calls = proxy.calls().iter().filter(|c| c.action == "ListUsers").count();
+    assert!(paged_user_calls >= 7, "13 users at 2 per page need 7 pages, saw {paged_user_calls}");
+}
+
+#[tokio::test]
+async fn deleted_entity_is_skipped_with_warning() {
+    let moto = Moto::start();
+    seed_iam(&moto.endpoint(), 0).await;
+    let proxy = Proxy::start(moto.port);
+    // A user that ListUsers still returns but that no longer exists for detail calls.
+    proxy.inject_member(
+        "ListUsers",
+        &format!(
+            "<member><Path>/</Path><UserName>ghost</UserName><UserId>ghostid0000000000000</UserId><Arn>{}</Arn><CreateDate>2026-01-01T00:00:00Z</CreateDate></member>",
+            arn("user", "ghost")
+        ),
+    );
+    let (_dir, out) = temp_c1z("ghost.c1z");
+    let run = run_baton_aws(&proxy.endpoint(), &["-f", out.to_str().unwrap()], &[]);
+    assert_success(&run);
+    let log = stderr(&run);
+    assert!(log.contains("no longer exists"), "expected a warning about the vanished user:\n{log}");
+    let s = read(&out);
+    assert!(s.grants.keys().all(|g| !g.contains("user/ghost")), "no grants for the vanished user");
+    assert!(s.resources.contains_key(&format!("iam_user:{}", arn("user", "alice"))));
+}
+
+#[tokio::test]
+async fn access_denied_on_optional_call_warns_once() {
+    let moto = Moto::start();
+    seed_iam(&moto.endpoint(), 3).await;
+    let proxy = Proxy::start(moto.port);
+    proxy.fault("ListAccessKeys", 403, "AccessDenied", None);
+    let (_dir, out) = temp_c1z("denied.c1z");
+    let run = run_baton_aws(&proxy.endpoint(), &["-f", out.to_str().unwrap()], &[]);
+    assert_success(&run);
+    let log = stderr(&run);
+    let warnings = log.lines().filter(|l| l.contains("access denied") && l.contains("iam:ListAccessKeys")).count();
+    assert_eq!(warnings, 1, "one warning for the whole kind, not one per user:\n{log}");
+    assert!(proxy.count("ListAccessKeys") > 1);
+    assert_eq!(read(&out).resources.keys().filter(|k| k.starts_with("iam_user:")).count(), 7);
+}
+
+#[tokio::test]
+async fn credential_failure_fails_and_keeps_file() {
+    let moto = Moto::start();
+    seed_iam(&moto.endpoint(), 0).await;
+    let (_dir, out) = temp_c1z("keep.c1z");
+    assert_success(&run_baton_aws(&moto.endpoint(), &["-f", out.to_str().unwrap()], &[]));
+    let before = std::fs::read(&out).unwrap();
+
+    let proxy = Proxy::start(moto.port);
+    proxy.fault("ListRoles", 403, "ExpiredToken", None);
+    let run = run_baton_aws(&proxy.endpoint(), &["-f", out.to_str().unwrap()], &[]);
+    assert!(!run.status.success(), "an expired token must fail the sync");
+    let log = stderr(&run);
+    assert!(log.contains("ExpiredToken") && log.contains("credentials"), "{log}");
+    assert!(log.contains("left unchanged"), "{log}");
+    assert_eq!(std::fs::read(&out).unwrap(), before, "the earlier c1z is untouched");
+
+    let proxy = Proxy::start(moto.port);
+    proxy.fault("GetCallerIdentity", 403, "InvalidClientTokenId", None);
+    let run = run_baton_aws(&proxy.endpoint(), &["-f", out.to_str().unwrap()], &[]);
+    assert!(!run.status.success());
+    assert!(stderr(&run).contains("could not be verified"), "{}", stderr(&run));
+    assert_eq!(proxy.count("ListUsers"), 0, "nothing is listed with bad credentials");
+    assert_eq!(std::fs::read(&out).unwrap(), before);
+}
+
+#[tokio::test]
+async fn throttled_listing_is_retried() {
+    let moto = Moto::start();
+    seed_iam(&moto.endpoint(), 0).await;
+    let proxy = Proxy::start(moto.port);
+    proxy.fault("ListGroups", 400, "Throttling", Some(4));
+    let (_dir, out) = temp_c1z("throttled.c1z");
+    let run = run_baton_aws(&proxy.endpoint(), &["-f", out.to_str().unwrap()], &[("AWS_MAX_ATTEMPTS", "2")]);
+    assert_success(&run);
+    assert!(proxy.count("ListGroups") >= 5);
+    assert_eq!(read(&out).resources.keys().filter(|k| k.starts_with("group:")).count(), 3);
+}
+
+#[tokio::test]
+async fn resync_keeps_two_syncs() {
+    let moto = Moto::start();
+    seed_iam(&moto.endpoint(), 0).await;
+    let (_dir, out) = temp_c1z("twice.c1z");
+    for _ in 0..3 {
+        assert_success(&run_baton_aws(&moto.endpoint(), &["-f", out.to_str().unwrap()], &[]));
+    }
+    let file = C1zFile::open_read(&out).unwrap();
+    let syncs = file.syncs().unwrap();
+    assert_eq!(syncs.len(), 2, "the default keeps the previous sync and the new one");
+    assert!(syncs.iter().all(|s| s.ended_at.is_some() && s.supports_diff));
+}
+
+#[tokio::test]
+async fn assume_role_single_and_two_hop() {
+    let moto = Moto::start();
+    seed_iam(&moto.endpoint(), 0).await;
+    let proxy = Proxy::start(moto.port);
+    let (_dir, out) = temp_c1z("assumed.c1z");
+    let role = arn("role", "DeployRole");
+    let external = "0123456789abcdef0123456789abcdef";
+    let run = run_baton_aws(
+        &proxy.endpoint(),
+        &["-f", out.to_str().unwrap(), "--use-assume", "--role-arn", &role, "--external-id", external],
+        &[],
+    );
+    assert_success(&run);
+    let assumes: Vec<_> = proxy.calls().into_iter().filter(|c| c.action == "AssumeRole").collect();
+    assert!(!assumes.is_empty(), "the role was assumed");
+    assert_eq!(assumes[0].params.get("RoleArn"), Some(&role));
+    assert_eq!(assumes[0].params.get("ExternalId").map(String::as_str), Some(external));
+
+    let proxy = Proxy::start(moto.port);
+    let binding = arn("role", "OpsRole");
+    let run = run_baton_aws(
+        &proxy.endpoint(),
+        &["-f", out.to_str().unwrap(), "--use-assume", "--role-arn", &role, "--external-id", external, "--global-role-arn", &binding],
+        &[],
+    );
+    assert_success(&run);
+    let arns: Vec<String> =
+        proxy.calls().into_iter().filter(|c| c.action == "AssumeRole").filter_map(|c| c.params.get("RoleArn").cloned()).collect();
+    assert!(arns.contains(&binding) && arns.contains(&role), "both hops were assumed: {arns:?}");
+}
+
+#[tokio::test]
+async fn only_attached_and_resource_type_filters() {
+    let moto = Moto::start();
+    seed_iam(&moto.endpoint(), 0).await;
+    let config = support::moto::sdk_config(&moto.endpoint()).await;
+    let doc = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"*"}]}"#;
+    aws_sdk_iam::Client::new(&config).create_policy().policy_name("Unused").policy_document(doc).send().await.unwrap();
+    let (_dir, out) = temp_c1z("attached.c1z");
+    let run = run_baton_aws(&moto.endpoint(), &["-f", out.to_str().unwrap(), "--sync-only-attached-policies"], &[]);
+    assert_success(&run);
+    let s = read(&out);
+    assert!(!s.resources.contains_key(&format!("iam_policy:{}", policy("Unused"))));
+    assert!(s.resources.contains_key(&format!("iam_policy:{}", policy("ReadS3"))));
+
+    let run = run_baton_aws(&moto.endpoint(), &["-f", out.to_str().unwrap(), "--sync-resource-types", "iam_user,group"], &[]);
+    assert_success(&run);
+    let s = read(&out);
+    assert_eq!(s.types, vec!["iam_user", "group"]);
+    for grant in s.grants.values() {
+        let ent = grant.entitlement.as_ref().unwrap().resource.as_ref().unwrap().id.as_ref().unwrap();
+        let principal = grant.principal.as_ref().unwrap().id.as_ref().unwrap();
+        assert!(s.types.contains(&ent.resource_type) && s.types.contains(&principal.resource_type), "{} points outside the sync", grant.id);
+    }
+    assert!(s.resources.keys().all(|k| k.starts_with("iam_user:") || k.starts_with("group:")));
+}
