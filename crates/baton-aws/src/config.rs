@@ -79,6 +79,18 @@ pub struct AwsArgs {
     #[arg(long = "sync-only-attached-policies", env = "BATON_SYNC_ONLY_ATTACHED_POLICIES")]
     pub sync_only_attached_policies: bool,
 
+    /// Read Identity Center user status from the SCIM endpoint where the Identity Store API reports none.
+    #[arg(long = "scim-enabled", env = "BATON_SCIM_ENABLED")]
+    pub scim_enabled: bool,
+
+    /// The Identity Center SCIM endpoint URL (https://scim.<region>.amazonaws.com/<tenant>/scim/v2).
+    #[arg(long = "scim-endpoint", env = "BATON_SCIM_ENDPOINT", default_value = "")]
+    pub scim_endpoint: String,
+
+    /// The bearer token of the SCIM endpoint.
+    #[arg(long = "scim-token", env = "BATON_SCIM_TOKEN", default_value = "", hide_env_values = true)]
+    pub scim_token: String,
+
     /// The user type that account creation makes: iam_user or sso_user.
     #[arg(long = "create-account-resource-type", env = "BATON_CREATE_ACCOUNT_RESOURCE_TYPE", default_value = "iam_user",
           value_parser = ["iam_user", "sso_user"])]
@@ -170,6 +182,20 @@ impl AwsArgs {
             return Err(ConfigError(
                 "baton-aws: BATON_CREATE_ACCOUNT_RESOURCE_TYPE=sso_user requires BATON_GLOBAL_AWS_SSO_ENABLED=true".into(),
             ));
+        }
+        if self.scim_enabled {
+            if !self.sso_enabled {
+                return Err(ConfigError("--scim-enabled reads Identity Center user status: it needs --global-aws-sso-enabled".into()));
+            }
+            if !(self.scim_endpoint.starts_with("https://") || self.scim_endpoint.starts_with("http://")) {
+                return Err(ConfigError(format!(
+                    "--scim-endpoint {:?}: expected the http(s) URL of the Identity Center SCIM endpoint",
+                    self.scim_endpoint
+                )));
+            }
+            if self.scim_token.is_empty() {
+                return Err(ConfigError("--scim-enabled needs --scim-token (BATON_SCIM_TOKEN), the SCIM bearer token".into()));
+            }
         }
         if self.global_access_key_id.is_empty() != self.global_secret_access_key.is_empty() {
             return Err(ConfigError(

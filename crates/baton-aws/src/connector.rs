@@ -1,27 +1,62 @@
-//! The AWS connector: shared state of the resource syncers and the checks
-//! made before a sync.
+//! The AWS connector: shared state of the resource syncers, the checks made
+//! before a sync, and the clients of member accounts.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use async_trait::async_trait;
+use aws_credential_types::provider::{future, ProvideCredentials, SharedCredentialsProvider};
+use aws_credential_types::Credentials;
 use baton_sdk::{Connector, ConnectorError, ErrorKind, ResourceSyncer};
-use c1z::v2::{Entitlement, Resource};
-use tracing::warn;
+use c1z::v2::{Entitlement, Resource, ResourceId};
+use tracing::{info, warn};
 
 use crate::client::{classify, AwsConfigs, AwsError};
 use crate::config::AwsArgs;
 use crate::iam::IamApi;
+use crate::orgs::OrgsApi;
 use crate::resource_types as rt;
-use crate::{access_key, group, iam_policy, iam_user, inline_policy, role};
+use crate::sso::{Instance, SsoApi};
+use crate::{access_key, account, account_iam, group, iam_policy, iam_user, inline_policy, organization, permission_set};
+use crate::{permission_set_assignment, role, scim, sso_group, sso_user};
+
+/// What the checks before a sync found out.
+#[derive(Debug, Clone)]
+pub struct Setup {
+    /// The account the credentials belong to.
+    pub caller_account: String,
+    /// The Identity Center instance, when Identity Center is enabled.
+    pub instance: Option<Instance>,
+    /// An account instance of Identity Center: no permission sets or assignments.
+    pub account_instance: bool,
+}
+
+/// Per-sync caches of Identity Center data read by several resource types.
+#[derive(Default)]
+pub struct Caches {
+    pub permission_sets: Option<Vec<String>>,
+    pub permission_set: HashMap<String, aws_sdk_ssoadmin::types::PermissionSet>,
+    pub provisioned: HashMap<String, Vec<String>>,
+    pub aws_managed_documents: HashMap<String, Option<String>>,
+}
 
 /// State shared by every resource syncer of one run.
 pub struct Ctx {
     pub args: AwsArgs,
+    configs: AwsConfigs,
     pub iam: IamApi,
     pub sts: aws_sdk_sts::Client,
+    pub orgs: OrgsApi,
+    pub sso: SsoApi,
+    pub scim: Option<scim::ScimClient>,
     /// False when `--sync-resource-types` leaves out `iam_policy`: no policy grants are read.
     pub sync_policy_grants: bool,
+    /// Whether accounts get their Organizations parent (root or organizational unit).
+    pub sync_org_parents: bool,
+    pub sync_unit_parents: bool,
+    setup: OnceLock<Setup>,
+    member_iam: tokio::sync::Mutex<HashMap<String, Result<IamApi, String>>>,
+    pub caches: tokio::sync::Mutex<Caches>,
     warned: Mutex<HashMap<String, u64>>,
 }
 
@@ -34,14 +69,11 @@ impl Ctx {
         match result {
             Ok(value) => Ok(Some(value)),
             Err(e) if e.is_access_denied() => {
-                let mut warned = self.warned.lock().expect("warning counter");
-                let count = warned.entry(e.operation.to_string()).or_insert(0);
-                *count += 1;
-                if *count == 1 {
+                if self.count(e.operation) == 1 {
                     warn!(operation = e.operation, entity, error = %e.message,
                         "access denied; data from this call is left out (further denials of this call are counted at debug level)");
                 } else {
-                    tracing::debug!(operation = e.operation, entity, count = *count, "access denied again");
+                    tracing::debug!(operation = e.operation, entity, "access denied again");
                 }
                 Ok(None)
             }
@@ -53,9 +85,106 @@ impl Ctx {
         }
     }
 
-    /// How many times each optional call was denied.
-    pub fn denied_counts(&self) -> HashMap<String, u64> {
-        self.warned.lock().expect("warning counter").clone()
+    /// Logs a warning the first time `key` is seen; returns how often it was seen.
+    pub fn warn_once(&self, key: &str, message: &str) -> u64 {
+        let seen = self.count(key);
+        if seen == 1 {
+            warn!(key, "{message}");
+        }
+        seen
+    }
+
+    fn count(&self, key: &str) -> u64 {
+        let mut warned = self.warned.lock().expect("warning counter");
+        let count = warned.entry(key.to_string()).or_insert(0);
+        *count += 1;
+        *count
+    }
+
+    /// What the checks before the sync found. Panics if called before them.
+    pub fn setup(&self) -> &Setup {
+        self.setup.get().expect("the connector is validated before it syncs")
+    }
+
+    /// The Identity Center instance; an error if Identity Center is not set up.
+    pub fn instance(&self) -> Result<&Instance, ConnectorError> {
+        self.setup().instance.as_ref().ok_or_else(|| ConnectorError::internal("Identity Center is not enabled"))
+    }
+
+    /// The IAM client for the account an ARN belongs to: the connector's own
+    /// account (and AWS-managed policies) use the base client, any other
+    /// account the client of its member-account role.
+    pub async fn iam_for_arn(&self, arn: &str) -> Result<IamApi, ConnectorError> {
+        let account = account_of(arn);
+        if account.is_empty() || account == "aws" || account == self.setup().caller_account {
+            return Ok(self.iam.clone());
+        }
+        self.member_iam(&account).await.map_err(|reason| {
+            ConnectorError::new(ErrorKind::PermissionDenied, format!("no access to account {account} for {arn}: {reason}"))
+        })
+    }
+
+    /// The IAM client for a listing under `parent` (an `account_iam` resource or none).
+    pub async fn iam_for_parent(&self, parent: Option<&ResourceId>) -> Result<IamApi, ConnectorError> {
+        match parent {
+            Some(p) if p.resource_type == rt::ACCOUNT_IAM && p.resource != self.setup().caller_account => {
+                let account = p.resource.clone();
+                self.member_iam(&account).await.map_err(|reason| {
+                    ConnectorError::new(ErrorKind::PermissionDenied, format!("no access to account {account}: {reason}"))
+                })
+            }
+            _ => Ok(self.iam.clone()),
+        }
+    }
+
+    /// The IAM client of a member account, assuming its role on first use.
+    /// A failed assumption is remembered for this sync only.
+    pub async fn member_iam(&self, account: &str) -> Result<IamApi, String> {
+        let mut clients = self.member_iam.lock().await;
+        if let Some(found) = clients.get(account) {
+            return found.clone();
+        }
+        let role_arn = format!("arn:aws:iam::{account}:role/{}", self.args.iam_assume_role_name);
+        let provider = aws_config::sts::AssumeRoleProvider::builder(role_arn.clone())
+            .session_name("BatonCrossAccountSession")
+            .session_length(std::time::Duration::from_secs(3600))
+            .configure(&self.configs.global)
+            .build()
+            .await;
+        let result = match provider.provide_credentials().await {
+            Ok(first) => {
+                let credentials = MemberCredentials { first: Mutex::new(Some(first)), inner: provider };
+                let config = self.configs.global.clone().into_builder().credentials_provider(SharedCredentialsProvider::new(credentials)).build();
+                Ok(IamApi::new(aws_sdk_iam::Client::new(&config)))
+            }
+            Err(e) => Err(format!("could not assume {role_arn}: {}", aws_smithy_types::error::display::DisplayErrorContext(&e))),
+        };
+        clients.insert(account.to_string(), result.clone());
+        result
+    }
+}
+
+/// Credentials of a member-account role: the ones obtained when the account
+/// was first checked, then fresh assumptions whenever the SDK's identity
+/// cache finds them about to expire.
+#[derive(Debug)]
+struct MemberCredentials {
+    first: Mutex<Option<Credentials>>,
+    inner: aws_config::sts::AssumeRoleProvider,
+}
+
+impl ProvideCredentials for MemberCredentials {
+    fn provide_credentials<'a>(&'a self) -> future::ProvideCredentials<'a>
+    where
+        Self: 'a,
+    {
+        let first = self.first.lock().expect("credentials").take();
+        future::ProvideCredentials::new(async move {
+            match first {
+                Some(credentials) => Ok(credentials),
+                None => self.inner.provide_credentials().await,
+            }
+        })
     }
 }
 
@@ -68,14 +197,24 @@ pub struct AwsConnector {
 impl AwsConnector {
     /// Builds the connector from validated arguments and loaded AWS configuration.
     pub fn new(args: AwsArgs, configs: AwsConfigs, sync_resource_types: &[String]) -> Self {
-        let sync_policy_grants = sync_resource_types.is_empty() || sync_resource_types.iter().any(|t| t == rt::IAM_POLICY);
-        let iam = IamApi::new(aws_sdk_iam::Client::new(&configs.global));
-        let sts = aws_sdk_sts::Client::new(&configs.global);
-        let mut types = vec![rt::IAM_USER, rt::ROLE, rt::GROUP, rt::IAM_POLICY, rt::INLINE_POLICY];
-        if args.sync_secrets {
-            types.push(rt::ACCESS_KEY);
-        }
-        let ctx = Arc::new(Ctx { args, iam, sts, sync_policy_grants, warned: Mutex::new(HashMap::new()) });
+        let lacks = |id: &str| !sync_resource_types.is_empty() && !sync_resource_types.iter().any(|t| t == id);
+        let types = registered_types(&args);
+        let ctx = Arc::new(Ctx {
+            iam: IamApi::new(aws_sdk_iam::Client::new(&configs.global)),
+            sts: aws_sdk_sts::Client::new(&configs.global),
+            orgs: OrgsApi::new(aws_sdk_organizations::Client::new(&configs.global)),
+            sso: SsoApi::new(aws_sdk_ssoadmin::Client::new(&configs.sso), aws_sdk_identitystore::Client::new(&configs.sso)),
+            scim: args.scim_enabled.then(|| scim::ScimClient::new(&args.scim_endpoint, &args.scim_token)),
+            sync_policy_grants: !lacks(rt::IAM_POLICY),
+            sync_org_parents: !lacks(rt::ORGANIZATION),
+            sync_unit_parents: !lacks(rt::ORGANIZATIONAL_UNIT),
+            args,
+            configs,
+            setup: OnceLock::new(),
+            member_iam: tokio::sync::Mutex::new(HashMap::new()),
+            caches: tokio::sync::Mutex::new(Caches::default()),
+            warned: Mutex::new(HashMap::new()),
+        });
         AwsConnector { ctx, types }
     }
 
@@ -87,6 +226,80 @@ impl AwsConnector {
     pub fn ctx(&self) -> &Arc<Ctx> {
         &self.ctx
     }
+
+    async fn check_organizations(&self, caller: &str) -> Result<(), ConnectorError> {
+        let ctx = &self.ctx;
+        let management = match ctx.orgs.management_account().await {
+            Ok(id) => id,
+            Err(e) if e.code == "AWSOrganizationsNotInUseException" => {
+                return Err(ConnectorError::new(
+                    ErrorKind::FailedPrecondition,
+                    format!("account {caller} is not in an AWS Organization; drop --global-aws-orgs-enabled (and --global-aws-sso-enabled) to sync its IAM only"),
+                ))
+            }
+            Err(e) => return Err(e.into()),
+        };
+        if management != caller {
+            if let Err(e) = ctx.orgs.list_accounts("").await {
+                if e.is_access_denied() {
+                    return Err(ConnectorError::new(
+                        ErrorKind::FailedPrecondition,
+                        format!(
+                            "the credentials belong to member account {caller}, but the organisation's accounts can only be read from its management account {management} (or a delegated administrator): create the role baton-aws uses in account {management} and point --role-arn at it, or drop --global-aws-orgs-enabled ({e})"
+                        ),
+                    ));
+                }
+                return Err(e.into());
+            }
+        }
+        Ok(())
+    }
+
+    async fn find_instance(&self) -> Result<(Instance, bool), ConnectorError> {
+        let ctx = &self.ctx;
+        let region = &ctx.args.sso_region;
+        let instances = ctx.sso.instances().await.map_err(ConnectorError::from)?;
+        let Some(instance) = instances.first().cloned() else {
+            return Err(ConnectorError::new(
+                ErrorKind::FailedPrecondition,
+                format!("no IAM Identity Center instance in region {region}; set --global-aws-sso-region to the region where Identity Center runs, or drop --global-aws-sso-enabled"),
+            ));
+        };
+        if instances.len() > 1 {
+            warn!(count = instances.len(), instance = %instance.instance_arn, "several Identity Center instances in {region}; syncing the first");
+        }
+        let account_instance = match ctx.sso.list_permission_sets(&instance.instance_arn, "").await {
+            Ok(_) => false,
+            Err(e) if e.code == "ValidationException" || e.message.to_lowercase().contains("account instance") => {
+                warn!(instance = %instance.instance_arn,
+                    "this is an account instance of IAM Identity Center, which has no permission sets: syncing its users, groups and memberships only");
+                true
+            }
+            Err(e) => return Err(e.into()),
+        };
+        Ok((instance, account_instance))
+    }
+}
+
+/// The resource types a configuration registers, in sync order.
+pub fn registered_types(args: &AwsArgs) -> Vec<&'static str> {
+    let mut types = vec![rt::IAM_USER, rt::ROLE, rt::GROUP, rt::IAM_POLICY, rt::INLINE_POLICY];
+    if args.sso_enabled {
+        types.extend([rt::SSO_USER, rt::SSO_GROUP]);
+    }
+    if args.orgs_enabled && args.sso_enabled {
+        types.push(rt::ACCOUNT);
+    }
+    if args.orgs_enabled && (!args.sso_enabled || args.cross_account_iam_enabled) {
+        types.push(rt::ACCOUNT_IAM);
+    }
+    if args.orgs_enabled && args.sso_enabled {
+        types.extend([rt::PERMISSION_SET, rt::PERMISSION_SET_ASSIGNMENT, rt::ORGANIZATION, rt::ORGANIZATIONAL_UNIT]);
+    }
+    if args.sync_secrets {
+        types.push(rt::ACCESS_KEY);
+    }
+    types
 }
 
 #[async_trait]
@@ -102,6 +315,14 @@ impl Connector for AwsConnector {
                     rt::GROUP => Arc::new(group::Syncer::new(c.clone())),
                     rt::IAM_POLICY => Arc::new(iam_policy::Syncer::new(c.clone())),
                     rt::INLINE_POLICY => Arc::new(inline_policy::Syncer::new(c.clone())),
+                    rt::SSO_USER => Arc::new(sso_user::Syncer::new(c.clone())),
+                    rt::SSO_GROUP => Arc::new(sso_group::Syncer::new(c.clone())),
+                    rt::ACCOUNT => Arc::new(account::Syncer::new(c.clone())),
+                    rt::ACCOUNT_IAM => Arc::new(account_iam::Syncer::new(c.clone())),
+                    rt::PERMISSION_SET => Arc::new(permission_set::Syncer::new(c.clone())),
+                    rt::PERMISSION_SET_ASSIGNMENT => Arc::new(permission_set_assignment::Syncer::new(c.clone())),
+                    rt::ORGANIZATION => Arc::new(organization::RootSyncer::new(c.clone())),
+                    rt::ORGANIZATIONAL_UNIT => Arc::new(organization::UnitSyncer::new(c.clone())),
                     rt::ACCESS_KEY => Arc::new(access_key::Syncer::new(c.clone())),
                     other => unreachable!("no syncer for {other}"),
                 }
@@ -109,21 +330,35 @@ impl Connector for AwsConnector {
             .collect()
     }
 
-    /// Confirms the credentials work (sts:GetCallerIdentity) before anything is written.
+    /// Confirms the credentials work (sts:GetCallerIdentity), that
+    /// Organizations can be read from this account, and finds the Identity
+    /// Center instance, before anything is written.
     async fn validate(&self) -> Result<(), ConnectorError> {
-        match self.ctx.sts.get_caller_identity().send().await {
-            Ok(_) => Ok(()),
+        let caller = match self.ctx.sts.get_caller_identity().send().await {
+            Ok(out) => out.account.unwrap_or_default(),
             Err(e) => {
                 let err = classify("sts:GetCallerIdentity", &e);
                 let kind = if err.kind == ErrorKind::Unavailable { ErrorKind::Unavailable } else { ErrorKind::Unauthenticated };
-                Err(ConnectorError::new(
+                return Err(ConnectorError::new(
                     kind,
                     format!(
                         "the AWS credentials could not be verified ({err}); check AWS_PROFILE / AWS_ACCESS_KEY_ID, --global-access-key-id, or --role-arn and its trust policy"
                     ),
-                ))
+                ));
             }
+        };
+        if self.ctx.args.orgs_enabled {
+            self.check_organizations(&caller).await?;
         }
+        let (instance, account_instance) = if self.ctx.args.sso_enabled {
+            let (instance, account_instance) = self.find_instance().await?;
+            info!(instance = %instance.instance_arn, identity_store = %instance.identity_store_id, "found the Identity Center instance");
+            (Some(instance), account_instance)
+        } else {
+            (None, false)
+        };
+        let _ = self.ctx.setup.set(Setup { caller_account: caller, instance, account_instance });
+        Ok(())
     }
 }
 

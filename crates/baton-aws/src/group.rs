@@ -66,7 +66,7 @@ impl ResourceSyncer for Syncer {
     }
 
     async fn list(&self, parent: Option<&ResourceId>, token: &str) -> Result<Page<Resource>, ConnectorError> {
-        let (groups, next) = self.ctx.iam.list_groups(token).await?;
+        let (groups, next) = self.ctx.iam_for_parent(parent).await?.list_groups(token).await?;
         Ok(Page::with_next(groups.iter().map(|g| group_resource(g, parent)).collect(), next.unwrap_or_default()))
     }
 
@@ -87,9 +87,10 @@ impl ResourceSyncer for Syncer {
     async fn grants(&self, resource: &Resource, token: &str) -> Result<Page<Grant>, ConnectorError> {
         let id = resource.id.clone().unwrap_or_default();
         let name = name_from_arn(&id.resource).to_string();
+        let iam = self.ctx.iam_for_arn(&id.resource).await?;
         if token.is_empty() || token.starts_with(MEMBERS) {
             let marker = token.strip_prefix(MEMBERS).unwrap_or("");
-            let listed = self.ctx.iam.group_members(&name, marker).await;
+            let listed = iam.group_members(&name, marker).await;
             let (members, next) = self.ctx.optional(listed, &id.resource)?.unwrap_or_default();
             let grants = members.iter().map(|u| membership_grant(resource, &u.arn)).collect();
             let next_token = match next {
@@ -100,7 +101,7 @@ impl ResourceSyncer for Syncer {
             return Ok(Page::with_next(grants, next_token));
         }
         let marker = token.strip_prefix(POLICIES).unwrap_or("");
-        let listed = self.ctx.iam.attached_policies(Entity::Group, &name, marker).await;
+        let listed = iam.attached_policies(Entity::Group, &name, marker).await;
         let Some((policies, next)) = self.ctx.optional(listed, &id.resource)? else { return Ok(Page::default()) };
         let member = member_id(&id.resource);
         let grants = policies

@@ -52,14 +52,22 @@ impl ResourceSyncer for Syncer {
     }
 
     async fn list(&self, parent: Option<&ResourceId>, token: &str) -> Result<Page<Resource>, ConnectorError> {
-        let (policies, next) = self.ctx.iam.list_policies(self.ctx.args.sync_only_attached_policies, token).await?;
+        let iam = self.ctx.iam_for_parent(parent).await?;
+        let (policies, next) = iam.list_policies(self.ctx.args.sync_only_attached_policies, token).await?;
         let mut out = Vec::with_capacity(policies.len());
         for policy in &policies {
             let arn = policy.arn.clone().unwrap_or_default();
-            let document = match &policy.default_version_id {
-                Some(version) => self.ctx.optional(self.ctx.iam.policy_document(&arn, version).await, &arn)?.flatten(),
-                None => None,
+            let aws_managed = account_of(&arn) == "aws";
+            // Every account lists the same AWS-managed policies: read each document once per sync.
+            let cached = if aws_managed { self.ctx.caches.lock().await.aws_managed_documents.get(&arn).cloned() } else { None };
+            let document = match (cached, &policy.default_version_id) {
+                (Some(document), _) => document,
+                (None, Some(version)) => self.ctx.optional(iam.policy_document(&arn, version).await, &arn)?.flatten(),
+                (None, None) => None,
             };
+            if aws_managed {
+                self.ctx.caches.lock().await.aws_managed_documents.insert(arn.clone(), document.clone());
+            }
             out.push(policy_resource(policy, document, parent));
         }
         Ok(Page::with_next(out, next.unwrap_or_default()))

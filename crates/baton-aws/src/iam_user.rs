@@ -11,7 +11,7 @@ use c1z::v2::{user_trait, Entitlement, Grant, Resource, ResourceId, ResourceType
 use prost_types::{Struct, Timestamp};
 
 use crate::connector::{policy_entitlement, Ctx};
-use crate::iam::{name_from_arn, Entity};
+use crate::iam::{name_from_arn, Entity, IamApi};
 use crate::resource_types as rt;
 
 pub struct Syncer {
@@ -24,12 +24,12 @@ impl Syncer {
     }
 
     /// The latest of the password's and the access keys' last use.
-    async fn last_login(&self, user: &User) -> Result<Option<Timestamp>, ConnectorError> {
+    async fn last_login(&self, iam: &IamApi, user: &User) -> Result<Option<Timestamp>, ConnectorError> {
         let mut latest = user.password_last_used.map(|d| (d.secs(), d.subsec_nanos()));
-        if let Some(keys) = self.ctx.optional(self.ctx.iam.access_keys(&user.user_name).await, &user.arn)? {
+        if let Some(keys) = self.ctx.optional(iam.access_keys(&user.user_name).await, &user.arn)? {
             for key in keys {
                 let Some(id) = key.access_key_id else { continue };
-                if let Some(Some(used)) = self.ctx.optional(self.ctx.iam.access_key_last_used(&id).await, &user.arn)? {
+                if let Some(Some(used)) = self.ctx.optional(iam.access_key_last_used(&id).await, &user.arn)? {
                     let used = (used.secs(), used.subsec_nanos());
                     if latest.is_none_or(|l| used > l) {
                         latest = Some(used);
@@ -95,10 +95,11 @@ impl ResourceSyncer for Syncer {
     }
 
     async fn list(&self, parent: Option<&ResourceId>, token: &str) -> Result<Page<Resource>, ConnectorError> {
-        let (users, next) = self.ctx.iam.list_users(token).await?;
+        let iam = self.ctx.iam_for_parent(parent).await?;
+        let (users, next) = iam.list_users(token).await?;
         let mut out = Vec::with_capacity(users.len());
         for user in &users {
-            let last_login = self.last_login(user).await?;
+            let last_login = self.last_login(&iam, user).await?;
             out.push(user_resource(user, parent, last_login));
         }
         Ok(Page::with_next(out, next.unwrap_or_default()))
@@ -113,7 +114,7 @@ impl ResourceSyncer for Syncer {
             return Ok(Page::default());
         }
         let id = resource.id.clone().unwrap_or_default();
-        let listed = self.ctx.iam.attached_policies(Entity::User, name_from_arn(&id.resource), token).await;
+        let listed = self.ctx.iam_for_arn(&id.resource).await?.attached_policies(Entity::User, name_from_arn(&id.resource), token).await;
         let Some((policies, next)) = self.ctx.optional(listed, &id.resource)? else { return Ok(Page::default()) };
         let grants = policies
             .into_iter()

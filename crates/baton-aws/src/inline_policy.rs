@@ -24,6 +24,27 @@ impl Syncer {
     pub fn new(ctx: Arc<Ctx>) -> Self {
         Syncer { ctx }
     }
+
+    /// A permission set has at most one inline policy, named `inline`.
+    async fn list_for_permission_set(&self, parent: &ResourceId) -> Result<Page<Resource>, ConnectorError> {
+        let instance = self.ctx.instance()?.instance_arn.clone();
+        let fetched = self.ctx.sso.inline_policy(&instance, &parent.resource).await;
+        let Some(Some(document)) = self.ctx.optional(fetched, &parent.resource)? else { return Ok(Page::default()) };
+        let profile = Profile::new()
+            .string("aws_policy_name", "inline")
+            .string("aws_parent_arn", &parent.resource)
+            .string("policy_document", document)
+            .build();
+        Ok(Page::last(vec![Resource {
+            id: Some(rid(rt::INLINE_POLICY, &format!("{}{SEPARATOR}inline", parent.resource))),
+            parent_resource_id: Some(parent.clone()),
+            display_name: "inline".into(),
+            description: format!("Inline policy attached to permission set {}", parent.resource),
+            annotations: vec![pack(&RoleTrait::default())],
+            profile: Some(profile),
+            ..Default::default()
+        }]))
+    }
 }
 
 fn entity_of(parent_type: &str) -> Option<Entity> {
@@ -60,13 +81,17 @@ impl ResourceSyncer for Syncer {
 
     async fn list(&self, parent: Option<&ResourceId>, token: &str) -> Result<Page<Resource>, ConnectorError> {
         let Some(parent) = parent else { return Ok(Page::default()) };
+        if parent.resource_type == rt::PERMISSION_SET {
+            return self.list_for_permission_set(parent).await;
+        }
         let Some(entity) = entity_of(&parent.resource_type) else { return Ok(Page::default()) };
         let owner = name_from_arn(&parent.resource).to_string();
-        let listed = self.ctx.iam.inline_policy_names(entity, &owner, token).await;
+        let iam = self.ctx.iam_for_arn(&parent.resource).await?;
+        let listed = iam.inline_policy_names(entity, &owner, token).await;
         let Some((names, next)) = self.ctx.optional(listed, &parent.resource)? else { return Ok(Page::default()) };
         let mut out = Vec::with_capacity(names.len());
         for name in names {
-            let document = self.ctx.optional(self.ctx.iam.inline_policy_document(entity, &owner, &name).await, &parent.resource)?;
+            let document = self.ctx.optional(iam.inline_policy_document(entity, &owner, &name).await, &parent.resource)?;
             out.push(inline_resource(parent, &name, document));
         }
         Ok(Page::with_next(out, next.unwrap_or_default()))

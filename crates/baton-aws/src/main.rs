@@ -1,4 +1,4 @@
-//! `baton-aws`: sync AWS IAM into a c1z file.
+//! `baton-aws`: sync AWS IAM, Identity Center and Organizations into a c1z file.
 
 use std::process::ExitCode;
 use std::time::Duration;
@@ -10,7 +10,7 @@ use baton_sdk::cli::{init_logging, load_config_file, SdkArgs};
 use baton_sdk::sync::{run_sync, SyncOptions};
 use clap::{Parser, Subcommand};
 
-/// Syncs AWS IAM users, groups, roles and policies into a c1z file that the
+/// Syncs AWS IAM, IAM Identity Center and AWS Organizations into a c1z file that the
 /// baton CLI and ConductorOne read. Every flag can also be set with a
 /// BATON_* environment variable or a key in .baton.yaml.
 #[derive(Parser, Debug)]
@@ -65,9 +65,6 @@ async fn main() -> ExitCode {
     }
     if cli.sdk.client_id.as_deref().is_some_and(|id| !id.is_empty()) {
         return fail("service mode (--client-id/--client-secret) is not in this build yet; run without them for a one-shot sync");
-    }
-    if cli.aws.orgs_enabled || cli.aws.sso_enabled {
-        return fail("Organizations and Identity Center (--global-aws-orgs-enabled, --global-aws-sso-enabled) are not in this build yet; run without them to sync IAM");
     }
     if cli.aws.sync_sso_user_last_login {
         return fail("--sync-sso-user-last-login needs Identity Center, which is not in this build yet");

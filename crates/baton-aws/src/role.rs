@@ -70,7 +70,7 @@ impl ResourceSyncer for Syncer {
     }
 
     async fn list(&self, parent: Option<&ResourceId>, token: &str) -> Result<Page<Resource>, ConnectorError> {
-        let (roles, next) = self.ctx.iam.list_roles(token).await?;
+        let (roles, next) = self.ctx.iam_for_parent(parent).await?.list_roles(token).await?;
         Ok(Page::with_next(roles.iter().map(|r| role_resource(r, parent)).collect(), next.unwrap_or_default()))
     }
 
@@ -95,10 +95,11 @@ impl ResourceSyncer for Syncer {
         let role_arn = id.resource.clone();
         let role_name = name_from_arn(&role_arn).to_string();
         let entitlement_id = assignment_id(&role_arn);
+        let iam = self.ctx.iam_for_arn(&role_arn).await?;
         let mut grants = Vec::new();
         if token.is_empty() {
             // Unlike the Go connector, a failed GetRole does not also drop the policy grants.
-            if let Some(Some(document)) = self.ctx.optional(self.ctx.iam.role_trust_policy(&role_name).await, &role_arn)? {
+            if let Some(Some(document)) = self.ctx.optional(iam.role_trust_policy(&role_name).await, &role_arn)? {
                 match TrustPolicy::parse(&document) {
                     Ok(policy) => {
                         for (principal_type, principal_arn) in policy.assumers() {
@@ -116,7 +117,7 @@ impl ResourceSyncer for Syncer {
         if !self.ctx.sync_policy_grants {
             return Ok(Page::last(grants));
         }
-        let listed = self.ctx.iam.attached_policies(Entity::Role, &role_name, token).await;
+        let listed = iam.attached_policies(Entity::Role, &role_name, token).await;
         let Some((policies, next)) = self.ctx.optional(listed, &role_arn)? else { return Ok(Page::last(grants)) };
         for policy in policies {
             let Some(arn) = policy.policy_arn.as_deref() else { continue };

@@ -132,17 +132,17 @@ async fn sync_covers_every_iam_kind() {
     let expanded = |id: &str| {
         let g = s.grants.get(id).unwrap_or_else(|| panic!("missing expanded grant {id}"));
         assert!(any::contains::<GrantImmutable>(&g.annotations), "{id} is not marked immutable");
-        g.sources.clone().unwrap().sources
+        g.sources.clone().unwrap()
     };
     let via = expanded(&format!("iam_policy:{}:attached:iam_user:{carol}", policy("AdminAll")));
     assert!(via.contains_key(&format!("group:{admins}:member")));
     expanded(&format!("inline_policy:{engineers}::inline::eng-inline:attached:iam_user:{bob}"));
     expanded(&format!("inline_policy:{deploy}::inline::deploy-inline:attached:role:{ops}"));
-    let alice_read = s.grants[&format!("iam_policy:{read_s3}:attached:iam_user:{alice}")].sources.clone().unwrap().sources;
+    let alice_read = s.grants[&format!("iam_policy:{read_s3}:attached:iam_user:{alice}")].sources.clone().unwrap();
     assert!(alice_read.contains_key(&format!("group:{engineers}:member")));
     assert!(alice_read.contains_key(&format!("role:{deploy}:assignment")));
     // bob holds ReadS3 directly and through Engineers: the direct grant gains both sources.
-    let bob_read = s.grants[&format!("iam_policy:{read_s3}:attached:iam_user:{bob}")].sources.clone().unwrap().sources;
+    let bob_read = s.grants[&format!("iam_policy:{read_s3}:attached:iam_user:{bob}")].sources.clone().unwrap();
     assert_eq!(bob_read.len(), 2);
 }
 

@@ -11,6 +11,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 
+
 use c1z::any;
 use c1z::v2::{grant_sources::GrantSource, Entitlement, Grant, GrantExpandable, GrantImmutable, GrantSources};
 use c1z::C1zFile;
@@ -155,7 +156,7 @@ pub fn expand_grants(file: &C1zFile, sync_id: &str) -> Result<ExpansionReport, E
                         return None;
                     }
                 }
-                let sources = slot.grant.sources.as_ref().map(|s| &s.sources);
+                let sources = slot.grant.sources.as_ref();
                 let direct = sources.is_none_or(|s| s.is_empty() || s.contains_key(source));
                 (direct || !edge.shallow).then(|| (slot.grant.clone(), direct))
             })
@@ -169,14 +170,14 @@ pub fn expand_grants(file: &C1zFile, sync_id: &str) -> Result<ExpansionReport, E
             let key = (pid.resource_type.clone(), pid.resource.clone());
             match target.by_principal.get(&key) {
                 None => {
-                    let mut sources = BTreeMap::new();
-                    sources.insert(source.clone(), GrantSource { is_direct: direct });
+                    let mut sources = GrantSources::default();
+                    sources.insert(source, GrantSource { is_direct: direct });
                     let grant = Grant {
                         entitlement: Some(dest_entitlement.clone()),
                         principal: Some(principal),
                         id: format!("{dest}:{}:{}", pid.resource_type, pid.resource),
                         annotations: vec![any::pack(&GrantImmutable::default())],
-                        sources: Some(GrantSources { sources }),
+                        sources: Some(sources),
                     };
                     target.by_principal.insert(key, vec![target.slots.len()]);
                     target.slots.push(Slot { grant, is_new: true, dirty: true });
@@ -185,15 +186,15 @@ pub fn expand_grants(file: &C1zFile, sync_id: &str) -> Result<ExpansionReport, E
                 Some(indexes) => {
                     for &i in indexes {
                         let slot = &mut target.slots[i];
-                        let sources = &mut slot.grant.sources.get_or_insert_with(GrantSources::default).sources;
+                        let sources = slot.grant.sources.get_or_insert_with(GrantSources::default);
                         let mut touched = false;
                         if sources.is_empty() {
-                            sources.insert(dest.clone(), GrantSource { is_direct: true });
+                            sources.insert(dest, GrantSource { is_direct: true });
                             touched = true;
                         }
                         match sources.get_mut(source) {
                             None => {
-                                sources.insert(source.clone(), GrantSource { is_direct: direct });
+                                sources.insert(source, GrantSource { is_direct: direct });
                                 touched = true;
                             }
                             Some(existing) if direct && !existing.is_direct => {
@@ -310,9 +311,9 @@ mod tests {
         assert!(got.contains("policy:p:attached:group:g1"));
         assert_eq!(report.created, 3);
         let u1 = file.grant(&sync, "policy:p:attached:user:u1").unwrap().unwrap();
-        let sources = u1.sources.unwrap().sources;
+        let sources = u1.sources.unwrap();
         assert_eq!(sources.keys().collect::<Vec<_>>(), vec!["group:g2:member"]);
-        assert!(!sources["group:g2:member"].is_direct);
+        assert!(!sources.get("group:g2:member").unwrap().is_direct);
         assert!(any::contains::<GrantImmutable>(&u1.annotations));
     }
 
@@ -356,7 +357,7 @@ mod tests {
         let report = expand_grants(&file, &sync).unwrap();
         assert_eq!((report.created, report.updated), (0, 1));
         let direct = file.grant(&sync, "policy:p:attached:user:u").unwrap().unwrap();
-        let keys: Vec<String> = direct.sources.unwrap().sources.into_keys().collect();
-        assert_eq!(keys, vec!["group:g:member".to_string(), "policy:p:attached".to_string()]);
+        let sources = direct.sources.unwrap();
+        assert_eq!(sources.keys().collect::<Vec<_>>(), vec!["group:g:member", "policy:p:attached"]);
     }
 }

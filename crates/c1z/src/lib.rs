@@ -12,6 +12,7 @@ pub mod any;
 pub mod codec;
 pub mod error;
 pub mod ksuid;
+mod sources;
 pub mod store;
 pub mod timefmt;
 

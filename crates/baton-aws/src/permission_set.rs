@@ -1,0 +1,140 @@
+//! `permission_set`: Identity Center permission sets and the AWS managed
+//! policies attached to them. Also the per-sync caches of permission set
+//! data that accounts and their bindings share.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use aws_sdk_ssoadmin::types::PermissionSet;
+use baton_sdk::types::{child_type, grant, rid};
+use baton_sdk::{ConnectorError, Page, ResourceSyncer};
+use c1z::any::pack;
+use c1z::v2::{Entitlement, Grant, Resource, ResourceId, ResourceType, RoleTrait};
+
+use crate::connector::{policy_entitlement, Ctx};
+use crate::resource_types as rt;
+
+pub struct Syncer {
+    ctx: Arc<Ctx>,
+}
+
+impl Syncer {
+    pub fn new(ctx: Arc<Ctx>) -> Self {
+        Syncer { ctx }
+    }
+}
+
+/// Every permission set ARN of the instance (all pages, cached for the sync).
+pub async fn all_permission_sets(ctx: &Ctx) -> Result<Vec<String>, ConnectorError> {
+    if ctx.setup().account_instance {
+        return Ok(Vec::new());
+    }
+    if let Some(found) = ctx.caches.lock().await.permission_sets.clone() {
+        return Ok(found);
+    }
+    let instance = ctx.instance()?.instance_arn.clone();
+    let mut arns = Vec::new();
+    let mut token = String::new();
+    let mut seen = std::collections::HashSet::new();
+    loop {
+        let (page, next) = ctx.sso.list_permission_sets(&instance, &token).await?;
+        arns.extend(page);
+        match next {
+            Some(next) if seen.insert(next.clone()) => token = next,
+            Some(next) => return Err(repeated_token("sso:ListPermissionSets", &next)),
+            None => break,
+        }
+    }
+    ctx.caches.lock().await.permission_sets = Some(arns.clone());
+    Ok(arns)
+}
+
+/// The permission sets provisioned to an account (all pages, cached for the sync).
+pub async fn provisioned(ctx: &Ctx, account: &str) -> Result<Vec<String>, ConnectorError> {
+    if ctx.setup().account_instance {
+        return Ok(Vec::new());
+    }
+    if let Some(found) = ctx.caches.lock().await.provisioned.get(account).cloned() {
+        return Ok(found);
+    }
+    let instance = ctx.instance()?.instance_arn.clone();
+    let mut arns = Vec::new();
+    let mut token = String::new();
+    let mut seen = std::collections::HashSet::new();
+    loop {
+        let (page, next) = ctx.sso.provisioned_to_account(&instance, account, &token).await?;
+        arns.extend(page);
+        match next {
+            Some(next) if seen.insert(next.clone()) => token = next,
+            Some(next) => return Err(repeated_token("sso:ListPermissionSetsProvisionedToAccount", &next)),
+            None => break,
+        }
+    }
+    ctx.caches.lock().await.provisioned.insert(account.to_string(), arns.clone());
+    Ok(arns)
+}
+
+/// A permission set's name and description (cached for the sync).
+pub async fn describe(ctx: &Ctx, arn: &str) -> Result<PermissionSet, ConnectorError> {
+    if let Some(found) = ctx.caches.lock().await.permission_set.get(arn).cloned() {
+        return Ok(found);
+    }
+    let instance = ctx.instance()?.instance_arn.clone();
+    let described = ctx.sso.describe_permission_set(&instance, arn).await?;
+    ctx.caches.lock().await.permission_set.insert(arn.to_string(), described.clone());
+    Ok(described)
+}
+
+/// The error for a listing whose next-page token repeats, which would never end.
+pub fn repeated_token(operation: &str, token: &str) -> ConnectorError {
+    ConnectorError::internal(format!(
+        "aws {operation} returned the page token {token:?} twice; the listing would never end, so it was stopped"
+    ))
+}
+
+pub fn permission_set_resource(ps: &PermissionSet) -> Resource {
+    let arn = ps.permission_set_arn.clone().unwrap_or_default();
+    Resource {
+        id: Some(rid(rt::PERMISSION_SET, &arn)),
+        display_name: ps.name.clone().unwrap_or_default(),
+        description: ps.description.clone().unwrap_or_default(),
+        annotations: vec![child_type(rt::INLINE_POLICY), pack(&RoleTrait::default())],
+        ..Default::default()
+    }
+}
+
+#[async_trait]
+impl ResourceSyncer for Syncer {
+    fn resource_type(&self) -> ResourceType {
+        rt::registered(rt::PERMISSION_SET, self.ctx.sync_policy_grants)
+    }
+
+    async fn list(&self, _: Option<&ResourceId>, token: &str) -> Result<Page<Resource>, ConnectorError> {
+        if self.ctx.setup().account_instance {
+            return Ok(Page::default());
+        }
+        let instance = self.ctx.instance()?.instance_arn.clone();
+        let (arns, next) = self.ctx.sso.list_permission_sets(&instance, token).await?;
+        let mut out = Vec::with_capacity(arns.len());
+        for arn in arns {
+            out.push(permission_set_resource(&describe(&self.ctx, &arn).await?));
+        }
+        Ok(Page::with_next(out, next.unwrap_or_default()))
+    }
+
+    async fn entitlements(&self, _: &Resource, _: &str) -> Result<Page<Entitlement>, ConnectorError> {
+        Ok(Page::default())
+    }
+
+    async fn grants(&self, resource: &Resource, token: &str) -> Result<Page<Grant>, ConnectorError> {
+        let instance = self.ctx.instance()?.instance_arn.clone();
+        let id = resource.id.clone().unwrap_or_default();
+        let listed = self.ctx.sso.managed_policies(&instance, &id.resource, token).await;
+        let Some((policies, next)) = self.ctx.optional(listed, &id.resource)? else { return Ok(Page::default()) };
+        let grants = policies
+            .into_iter()
+            .filter_map(|p| Some(grant(policy_entitlement(p.arn.as_deref()?, p.name.as_deref().unwrap_or("")), &id)))
+            .collect();
+        Ok(Page::with_next(grants, next.unwrap_or_default()))
+    }
+}
