@@ -4,6 +4,7 @@
 
 pub mod moto;
 pub mod proxy;
+pub mod scim;
 pub mod seed;
 
 use std::path::{Path, PathBuf};

@@ -38,6 +38,11 @@ pub struct Rules {
     pub faults: HashMap<String, Fault>,
     /// Extra `<member>` XML to add to the list of a listing, by action.
     pub inject: HashMap<String, String>,
+    /// Faults answered only when a request parameter contains a text:
+    /// (action, parameter, text, fault).
+    pub conditional: Vec<(String, String, String, Fault)>,
+    /// Members added to the JSON body of requests, by action.
+    pub json_params: HashMap<String, Vec<(String, serde_json::Value)>>,
     /// Free-form response rewrites.
     pub rewrites: Vec<Rewrite>,
     /// Every call seen, in order.
@@ -94,6 +99,21 @@ impl Proxy {
             action.into(),
             Fault { status, code: code.into(), message: format!("injected {code} for {action}"), remaining },
         );
+    }
+
+    /// Answers `action` with an error whenever its parameter `param` contains `text`.
+    pub fn fault_when(&self, action: &str, param: &str, text: &str, status: u16, code: &str) {
+        self.rules.lock().unwrap().conditional.push((
+            action.into(),
+            param.into(),
+            text.into(),
+            Fault { status, code: code.into(), message: format!("injected {code} for {action}"), remaining: None },
+        ));
+    }
+
+    /// Adds a member to the JSON body of every `action` request (for example a page size).
+    pub fn json_param(&self, action: &str, key: &str, value: serde_json::Value) {
+        self.rules.lock().unwrap().json_params.entry(action.into()).or_default().push((key.into(), value));
     }
 
     pub fn inject_member(&self, action: &str, member_xml: &str) {
@@ -180,7 +200,15 @@ fn handle(stream: TcpStream, upstream: u16, rules: &Mutex<Rules>) -> std::io::Re
     let fault = {
         let mut rules = rules.lock().unwrap();
         rules.calls.push(Call { action: action.clone(), params: params.clone() });
-        match rules.faults.get_mut(&action) {
+        let conditional = rules
+            .conditional
+            .iter()
+            .find(|(a, p, text, _)| *a == action && params.get(p).is_some_and(|v| v.contains(text.as_str())))
+            .map(|(_, _, _, f)| f.clone());
+        if conditional.is_some() {
+            conditional
+        } else {
+            match rules.faults.get_mut(&action) {
             Some(f) if f.remaining != Some(0) => {
                 if let Some(n) = f.remaining.as_mut() {
                     *n -= 1;
@@ -188,6 +216,7 @@ fn handle(stream: TcpStream, upstream: u16, rules: &Mutex<Rules>) -> std::io::Re
                 Some(f.clone())
             }
             _ => None,
+            }
         }
     };
     let mut out = stream;
@@ -223,6 +252,16 @@ fn handle(stream: TcpStream, upstream: u16, rules: &Mutex<Rules>) -> std::io::Re
             .collect::<Vec<_>>()
             .join("&")
             .into_bytes();
+    }
+    if json {
+        if let Some(extra) = rules.lock().unwrap().json_params.get(&action) {
+            if let Ok(serde_json::Value::Object(mut map)) = serde_json::from_slice::<serde_json::Value>(&body) {
+                for (k, v) in extra {
+                    map.insert(k.clone(), v.clone());
+                }
+                body = serde_json::Value::Object(map).to_string().into_bytes();
+            }
+        }
     }
     let (status, headers, response) = forward(upstream, &request, &body)?;
     let mut text = String::from_utf8_lossy(&response).into_owned();

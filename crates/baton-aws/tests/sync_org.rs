@@ -1,0 +1,254 @@
+//! End-to-end syncs of Organizations, Identity Center and member-account
+//! IAM against moto, with faults injected by the proxy where moto lacks them.
+
+mod support;
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use c1z::v2::{status::ResourceStatus, Resource};
+use c1z::C1zFile;
+use support::moto::Moto;
+use support::proxy::Proxy;
+use support::seed::{seed_org, OrgSeed};
+use support::{assert_success, run_baton_aws, stderr, temp_c1z};
+
+const ORG_FLAGS: &[&str] = &["--global-aws-orgs-enabled", "--global-aws-sso-enabled"];
+
+struct Synced {
+    resources: BTreeMap<String, Resource>,
+    entitlements: BTreeSet<String>,
+    grants: BTreeSet<String>,
+    types: Vec<String>,
+}
+
+fn read(path: &std::path::Path) -> Synced {
+    let file = C1zFile::open_read(path).expect("open c1z");
+    let sync = file.view_sync(None).expect("finished sync").sync_id;
+    let resources = file
+        .resources(&sync)
+        .unwrap()
+        .into_iter()
+        .map(|r| {
+            let id = r.id.clone().unwrap();
+            (format!("{}:{}", id.resource_type, id.resource), r)
+        })
+        .collect();
+    Synced {
+        resources,
+        entitlements: file.entitlements(&sync).unwrap().into_iter().map(|e| e.id).collect(),
+        grants: file.grants(&sync).unwrap().into_iter().map(|(g, _)| g.id).collect(),
+        types: file.resource_types(&sync).unwrap().into_iter().map(|t| t.id).collect(),
+    }
+}
+
+fn sync(endpoint: &str, extra: &[&str], env: &[(&str, &str)]) -> (tempfile::TempDir, Synced, String) {
+    let (dir, out) = temp_c1z("org.c1z");
+    let mut args = vec!["-f", out.to_str().unwrap()];
+    args.extend_from_slice(ORG_FLAGS);
+    args.extend_from_slice(extra);
+    let run = run_baton_aws(endpoint, &args, env);
+    assert_success(&run);
+    let synced = read(&out);
+    (dir, synced, stderr(&run))
+}
+
+fn parent(resource: &Resource) -> Option<String> {
+    resource.parent_resource_id.as_ref().map(|p| format!("{}:{}", p.resource_type, p.resource))
+}
+
+#[tokio::test]
+async fn org_and_identity_center_sync() {
+    let moto = Moto::start();
+    let seed: OrgSeed = seed_org(&moto.endpoint()).await;
+    let proxy = Proxy::start(moto.port);
+    let (_dir, s, _) = sync(&proxy.endpoint(), &[], &[]);
+    assert_eq!(
+        s.types,
+        vec!["iam_user", "role", "group", "iam_policy", "inline_policy", "sso_user", "sso_group", "account", "permission_set",
+             "permission_set_assignment", "organization", "organizational_unit"]
+    );
+
+    // Hierarchy: root, nested units, accounts under their parents.
+    assert_eq!(parent(&s.resources[&format!("organizational_unit:{}", seed.platform_ou)]), Some(format!("organizational_unit:{}", seed.engineering_ou)));
+    assert_eq!(parent(&s.resources[&format!("account:{}", seed.dev)]), Some(format!("organizational_unit:{}", seed.platform_ou)));
+    assert_eq!(parent(&s.resources[&format!("account:{}", seed.management)]), Some(format!("organization:{}", seed.root)));
+
+    // Users and groups; the status is unspecified when the Identity Store reports none.
+    assert_eq!(s.resources.keys().filter(|k| k.starts_with("sso_user:")).count(), 124);
+    let user = &s.resources[&format!("sso_user:{}", seed.user_arn(0))];
+    assert_eq!(user.status.as_ref().unwrap().status, ResourceStatus::Unspecified as i32);
+
+    // Memberships: an empty group, a two-member group, and a group of 120 (two Identity Store pages).
+    let membership_grants: Vec<&String> = s.grants.iter().filter(|g| !g.contains(':')).collect();
+    assert_eq!(membership_grants.len(), 122, "memberships are keyed by their Identity Store ids");
+    assert!(proxy.count("ListGroupMemberships") >= 4, "the 120-member group needs a second page");
+    assert!(s.entitlements.contains(&format!("sso_group:{}:member", seed.group_arn(&seed.empty_group))));
+
+    // Permission sets are entitlements of every account.
+    for account in [&seed.management, &seed.dev, &seed.prod, &seed.sandbox] {
+        assert!(s.entitlements.contains(&format!("{account}|{}", seed.admin_ps)));
+    }
+    // Assignments to a group and to users, on the account and on the binding.
+    let admins = seed.group_arn(&seed.admins_group);
+    let prod_admin = format!("{}|{}", seed.prod, seed.admin_ps);
+    assert!(s.grants.contains(&format!("grant:sso_group:{admins}:{prod_admin}")));
+    assert!(s.grants.contains(&format!("grant:sso_user:{}:{}|{}", seed.user_arn(2), seed.dev, seed.readonly_ps)));
+    let binding = format!("{}-{}", seed.admin_ps, seed.prod);
+    assert!(s.resources.contains_key(&format!("permission_set_assignment:{binding}")));
+    assert!(s.grants.contains(&format!("grant:sso_group:{admins}:permission_set_assignment:{binding}:assigned")));
+    // Group members get the group's assignments through expansion.
+    for i in [0, 1] {
+        assert!(s.grants.contains(&format!("{prod_admin}:sso_user:{}", seed.user_arn(i))), "member {i} holds Admin on prod");
+        assert!(s.grants.contains(&format!("permission_set_assignment:{binding}:assigned:sso_user:{}", seed.user_arn(i))));
+    }
+    // Policies: the AWS managed policy on the permission set and its binding, the customer
+    // managed reference on ReadOnly's bindings, the permission set's inline policy.
+    let admin_access = "arn:aws:iam::aws:policy/AdministratorAccess";
+    assert!(s.grants.contains(&format!("iam_policy:{admin_access}:attached:permission_set:{}", seed.admin_ps)));
+    assert!(s.grants.contains(&format!("iam_policy:{admin_access}:attached:permission_set_assignment:{binding}")));
+    let customer = format!("arn:aws:iam::{}:policy/team/ReadS3", seed.dev);
+    assert!(s.grants.contains(&format!("iam_policy:{customer}:attached:permission_set_assignment:{}-{}", seed.readonly_ps, seed.dev)));
+    assert!(s.resources.contains_key(&format!("inline_policy:{}::inline::inline", seed.admin_ps)));
+
+    // Without cross-account IAM, member accounts' IAM is not listed.
+    assert!(!s.types.contains(&"account_iam".to_string()));
+}
+
+#[tokio::test]
+async fn member_accounts_iam_with_missing_role_and_suspended_account() {
+    let moto = Moto::start();
+    let seed = seed_org(&moto.endpoint()).await;
+    let config = support::moto::sdk_config(&moto.endpoint()).await;
+    aws_sdk_organizations::Client::new(&config).close_account().account_id(&seed.sandbox).send().await.unwrap();
+    let proxy = Proxy::start(moto.port);
+    // The dev account has no role baton-aws may assume.
+    proxy.fault_when("AssumeRole", "RoleArn", &format!("::{}:", seed.dev), 403, "AccessDenied");
+    let (_dir, s, log) = sync(&proxy.endpoint(), &["--global-aws-cross-account-iam-enabled"], &[]);
+
+    assert!(s.types.contains(&"account_iam".to_string()));
+    let prod_user = format!("iam_user:arn:aws:iam::{}:user/prod-operator", seed.prod);
+    assert_eq!(parent(&s.resources[&prod_user]), Some(format!("account_iam:{}", seed.prod)));
+    let dev = &s.resources[&format!("account_iam:{}", seed.dev)];
+    assert!(!dev.annotations.iter().any(|a| a.type_url.ends_with("ChildResourceType")), "dev is not crawled");
+    assert!(log.contains(&seed.dev) && log.contains("skipping the IAM of this member account"), "{log}");
+    assert_eq!(log.matches("skipping the IAM of this member account").count(), 1, "one warning for the account");
+
+    // The suspended account is neither an application nor crawled.
+    assert!(!s.resources.contains_key(&format!("account:{}", seed.sandbox)));
+    let sandbox = &s.resources[&format!("account_iam:{}", seed.sandbox)];
+    assert!(!sandbox.annotations.iter().any(|a| a.type_url.ends_with("ChildResourceType")));
+    let sandbox_assumes = proxy.calls().iter().filter(|c| c.action == "AssumeRole" && c.params["RoleArn"].contains(&seed.sandbox)).count();
+    assert_eq!(sandbox_assumes, 0, "a suspended account is not assumed into");
+    let prod_assumes = proxy.calls().iter().filter(|c| c.action == "AssumeRole" && c.params["RoleArn"].contains(&seed.prod)).count();
+    assert_eq!(prod_assumes, 1, "one assumption per account per credential lifetime");
+}
+
+#[tokio::test]
+async fn repeated_page_token_stops_the_sync() {
+    let moto = Moto::start();
+    let seed = seed_org(&moto.endpoint()).await;
+    let config = support::moto::sdk_config(&moto.endpoint()).await;
+    // moto stores a duplicate assignment twice and then cycles its NextToken forever.
+    aws_sdk_ssoadmin::Client::new(&config)
+        .create_account_assignment()
+        .instance_arn(&seed.instance_arn)
+        .permission_set_arn(&seed.readonly_ps)
+        .target_id(&seed.dev)
+        .target_type(aws_sdk_ssoadmin::types::TargetType::AwsAccount)
+        .principal_type(aws_sdk_ssoadmin::types::PrincipalType::User)
+        .principal_id(&seed.users[2])
+        .send()
+        .await
+        .unwrap();
+    // With a page boundary between the two copies, moto hands back the same token forever.
+    let proxy = Proxy::start(moto.port);
+    proxy.json_param("ListAccountAssignments", "MaxResults", serde_json::json!(1));
+    let (_dir, out) = temp_c1z("loop.c1z");
+    let mut args = vec!["-f", out.to_str().unwrap()];
+    args.extend_from_slice(ORG_FLAGS);
+    let run = std::thread::spawn({
+        let endpoint = proxy.endpoint();
+        let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+        move || run_baton_aws(&endpoint, &args.iter().map(String::as_str).collect::<Vec<_>>(), &[])
+    })
+    .join()
+    .unwrap();
+    assert!(!run.status.success(), "a listing that never ends must fail the sync");
+    assert!(stderr(&run).contains("twice"), "{}", stderr(&run));
+    assert!(!out.exists());
+    assert!(proxy.count("ListAccountAssignments") < 50, "the loop is caught at once, not after many calls");
+}
+
+#[tokio::test]
+async fn setup_mistakes_get_clear_errors() {
+    let moto = Moto::start();
+    seed_org(&moto.endpoint()).await;
+
+    // Running in a member account.
+    let proxy = Proxy::start(moto.port);
+    proxy.rewrite(std::sync::Arc::new(|action: &str, _: &std::collections::HashMap<String, String>, body: String| {
+        if action == "DescribeOrganization" {
+            let mut v: serde_json::Value = serde_json::from_str(&body).unwrap();
+            v["Organization"]["MasterAccountId"] = "111111111111".into();
+            return v.to_string();
+        }
+        body
+    }));
+    proxy.fault("ListAccounts", 400, "AccessDeniedException", None);
+    let (_dir, out) = temp_c1z("member.c1z");
+    let mut args = vec!["-f", out.to_str().unwrap()];
+    args.extend_from_slice(ORG_FLAGS);
+    let run = run_baton_aws(&proxy.endpoint(), &args, &[]);
+    assert!(!run.status.success());
+    let log = stderr(&run);
+    assert!(log.contains("member account") && log.contains("management account 111111111111"), "{log}");
+
+    // No Identity Center instance in the region.
+    let proxy = Proxy::start(moto.port);
+    proxy.rewrite(std::sync::Arc::new(|action: &str, _: &std::collections::HashMap<String, String>, body: String| {
+        if action == "ListInstances" { "{\"Instances\":[]}".to_string() } else { body }
+    }));
+    let run = run_baton_aws(&proxy.endpoint(), &args, &[]);
+    assert!(!run.status.success());
+    assert!(stderr(&run).contains("no IAM Identity Center instance in region us-east-1"), "{}", stderr(&run));
+
+    // An account instance: users, groups and memberships only, one warning.
+    let proxy = Proxy::start(moto.port);
+    proxy.fault("ListPermissionSets", 400, "ValidationException", None);
+    let (_dir, s, log) = sync(&proxy.endpoint(), &[], &[]);
+    assert!(log.contains("account instance"), "{log}");
+    assert!(s.resources.keys().any(|k| k.starts_with("sso_user:")));
+    assert!(!s.resources.keys().any(|k| k.starts_with("permission_set")));
+    assert!(!s.entitlements.iter().any(|e| e.contains('|')));
+}
+
+#[tokio::test]
+async fn scim_fills_in_user_status() {
+    let moto = Moto::start();
+    let seed = seed_org(&moto.endpoint()).await;
+    let scim = support::scim::Scim::start("scim-test-token");
+    // person000 is active in SCIM, person001 is not; both have no Identity Store status.
+    scim.add_user("person000", true).await;
+    scim.add_user("person001", false).await;
+    for i in 0..103 {
+        scim.add_user(&format!("other{i}"), true).await;
+    }
+    let endpoint = scim.endpoint();
+    let (_dir, s, log) = sync(
+        &moto.endpoint(),
+        &["--scim-enabled", "--scim-endpoint", &endpoint],
+        &[("BATON_SCIM_TOKEN", "scim-test-token")],
+    );
+    let status = |i: usize| s.resources[&format!("sso_user:{}", seed.user_arn(i))].status.as_ref().unwrap().status;
+    assert_eq!(status(0), ResourceStatus::Enabled as i32);
+    assert_eq!(status(1), ResourceStatus::Disabled as i32);
+    assert_eq!(status(2), ResourceStatus::Unspecified as i32, "no SCIM record, no status");
+    assert!(!log.contains("scim-test-token"), "the SCIM token is never logged");
+
+    let (_dir, out) = temp_c1z("scim-bad.c1z");
+    let mut args = vec!["-f", out.to_str().unwrap(), "--scim-enabled", "--scim-endpoint", &endpoint];
+    args.extend_from_slice(ORG_FLAGS);
+    let run = run_baton_aws(&moto.endpoint(), &args, &[("BATON_SCIM_TOKEN", "wrong")]);
+    assert!(!run.status.success());
+    assert!(stderr(&run).contains("rejected the token"), "{}", stderr(&run));
+}

@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# Runs the whole test suite: unit tests, and integration tests that start
+# their own moto servers on 127.0.0.1. Extra arguments go to `cargo test`.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/ensure-moto.sh
+cargo test --workspace --locked "$@"
