@@ -76,7 +76,60 @@ def main():
     iam.put_role_policy(RoleName="etl-lambda", PolicyName="etl-write", PolicyDocument=doc(["s3:PutObject"]))
     for user in ["ci-deployer", "bruno"]:
         iam.create_access_key(UserName=user)
-    print(f"seeded {sum(len(m) for m in teams.values()) + 1} users, {len(teams)} groups, {len(roles)} roles, {len(policies)} policies")
+    accounts = seed_organization(endpoint)
+    print(
+        f"seeded IAM: {sum(len(m) for m in teams.values()) + 1} users, {len(teams)} groups, {len(roles)} roles, "
+        f"{len(policies)} policies; Organizations: {len(accounts)} member accounts; Identity Center: 6 users, 2 groups, 2 permission sets"
+    )
+
+
+def seed_organization(endpoint):
+    """An organisation with two member accounts and Identity Center assignments."""
+    kw = dict(endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id="testing", aws_secret_access_key="testing")
+    org = boto3.client("organizations", **kw)
+    sso = boto3.client("sso-admin", **kw)
+    store_client = boto3.client("identitystore", **kw)
+    org.create_organization(FeatureSet="ALL")
+    root = org.list_roots()["Roots"][0]["Id"]
+    workloads = org.create_organizational_unit(ParentId=root, Name="Workloads")["OrganizationalUnit"]["Id"]
+    accounts = {}
+    for name in ["northwind-prod", "northwind-staging"]:
+        accounts[name] = org.create_account(AccountName=name, Email=f"{name}@northwind.example")["CreateAccountStatus"]["AccountId"]
+        org.move_account(AccountId=accounts[name], SourceParentId=root, DestinationParentId=workloads)
+    instance = sso.list_instances()["Instances"][0]
+    store = instance["IdentityStoreId"]
+    people = {}
+    for login in ["olivia", "pedro", "quinn", "rashid", "sofia", "tomas"]:
+        people[login] = store_client.create_user(
+            IdentityStoreId=store,
+            UserName=login,
+            DisplayName=login.capitalize(),
+            Name={"GivenName": login.capitalize(), "FamilyName": "Example"},
+            Emails=[{"Value": f"{login}@northwind.example", "Primary": True}],
+        )["UserId"]
+    groups = {}
+    for name, members in {"cloud-admins": ["olivia", "pedro"], "developers": ["quinn", "rashid", "sofia"]}.items():
+        groups[name] = store_client.create_group(IdentityStoreId=store, DisplayName=name)["GroupId"]
+        for member in members:
+            store_client.create_group_membership(IdentityStoreId=store, GroupId=groups[name], MemberId={"UserId": people[member]})
+    permission_sets = {}
+    for name, policy in {"AdministratorAccess": "AdministratorAccess", "DeveloperAccess": "PowerUserAccess"}.items():
+        arn = sso.create_permission_set(InstanceArn=instance["InstanceArn"], Name=name, SessionDuration="PT4H",
+                                        Description=f"{name} for Northwind")["PermissionSet"]["PermissionSetArn"]
+        sso.attach_managed_policy_to_permission_set(InstanceArn=instance["InstanceArn"], PermissionSetArn=arn,
+                                                    ManagedPolicyArn=f"arn:aws:iam::aws:policy/{policy}")
+        permission_sets[name] = arn
+    assignments = [
+        ("AdministratorAccess", "northwind-prod", "GROUP", groups["cloud-admins"]),
+        ("DeveloperAccess", "northwind-staging", "GROUP", groups["developers"]),
+        ("DeveloperAccess", "northwind-prod", "USER", people["tomas"]),
+    ]
+    for ps, account, kind, principal in assignments:
+        sso.create_account_assignment(InstanceArn=instance["InstanceArn"], TargetId=accounts[account], TargetType="AWS_ACCOUNT",
+                                      PermissionSetArn=permission_sets[ps], PrincipalType=kind, PrincipalId=principal)
+        sso.provision_permission_set(InstanceArn=instance["InstanceArn"], PermissionSetArn=permission_sets[ps],
+                                     TargetType="AWS_ACCOUNT", TargetId=accounts[account])
+    return accounts
 
 
 if __name__ == "__main__":

@@ -128,7 +128,7 @@ pub fn expand_grants(file: &C1zFile, sync_id: &str) -> Result<ExpansionReport, E
         warn!(
             edges = report.dropped_edges,
             entitlements = missing_destinations.len(),
-            "grant expansion: dropped edges that point at entitlements with no entitlement row"
+            "grant expansion: some expandable grants point at entitlements that are not in this sync (for example AWS managed policies attached through Identity Center that IAM did not list); those grants are kept but not expanded"
         );
     }
 
