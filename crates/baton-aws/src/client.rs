@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use aws_config::{sts::AssumeRoleProvider, BehaviorVersion, Region, SdkConfig};
 use aws_credential_types::Credentials;
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::error::display::DisplayErrorContext;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
@@ -29,6 +30,8 @@ const THROTTLING: &[&str] = &[
 
 const ACCESS_DENIED: &[&str] = &["AccessDenied", "AccessDeniedException", "UnauthorizedOperation"];
 const NOT_FOUND: &[&str] = &["NoSuchEntity", "NoSuchEntityException", "ResourceNotFoundException"];
+/// Error codes of hard quotas: retrying does not help until something is freed.
+const QUOTA: &[&str] = &["LimitExceeded", "ServiceQuotaExceededException"];
 const BAD_CREDENTIALS: &[&str] = &[
     "ExpiredToken",
     "ExpiredTokenException",
@@ -73,18 +76,24 @@ impl From<AwsError> for ConnectorError {
 }
 
 /// Classifies an SDK error of operation `operation`.
-pub fn classify<E, R>(operation: &'static str, err: &SdkError<E, R>) -> AwsError
+pub fn classify<E>(operation: &'static str, err: &SdkError<E, HttpResponse>) -> AwsError
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
-    R: std::fmt::Debug,
 {
     let code = err.code().unwrap_or_default().to_string();
     let detail = DisplayErrorContext(err).to_string();
-    let message = match err.message() {
-        Some(m) if !code.is_empty() => format!("{code}: {m}"),
+    let status = err.raw_response().map(|r| r.status());
+    let message = match (err.message(), status) {
+        (Some(m), _) if !code.is_empty() => format!("{code}: {m}"),
+        (None, _) if !code.is_empty() => code.clone(),
+        (_, Some(status)) if matches!(err, SdkError::ServiceError(_)) => {
+            format!("unexpected response: HTTP {} with no AWS error in the body", status.as_u16())
+        }
         _ => detail.clone(),
     };
-    let kind = if THROTTLING.contains(&code.as_str()) {
+    let kind = if QUOTA.contains(&code.as_str()) {
+        ErrorKind::FailedPrecondition
+    } else if THROTTLING.contains(&code.as_str()) {
         ErrorKind::Unavailable
     } else if ACCESS_DENIED.contains(&code.as_str()) {
         ErrorKind::PermissionDenied
@@ -100,18 +109,13 @@ where
                 ErrorKind::Unauthenticated
             }
             SdkError::DispatchFailure(_) | SdkError::TimeoutError(_) | SdkError::ResponseError(_) => ErrorKind::Unavailable,
-            SdkError::ServiceError(service) if code.is_empty() && status_is_5xx(service.raw()) => ErrorKind::Unavailable,
+            SdkError::ServiceError(_) if code.is_empty() && status.is_some_and(|s| s.is_server_error()) => ErrorKind::Unavailable,
             _ => ErrorKind::Internal,
         }
     };
     AwsError { operation, code, message, kind }
 }
 
-fn status_is_5xx<R: std::fmt::Debug>(raw: &R) -> bool {
-    // The raw response type is generic here; its Debug output carries the status.
-    let text = format!("{raw:?}");
-    text.contains("status: 5") || text.contains("StatusCode(5")
-}
 
 /// The configurations every client is built from.
 #[derive(Clone, Debug)]

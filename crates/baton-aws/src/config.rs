@@ -91,6 +91,14 @@ pub struct AwsArgs {
     #[arg(long = "scim-token", env = "BATON_SCIM_TOKEN", default_value = "", hide_env_values = true)]
     pub scim_token: String,
 
+    /// How long to wait for an account assignment to be created or deleted, in seconds.
+    #[arg(long = "assignment-timeout-seconds", env = "BATON_ASSIGNMENT_TIMEOUT_SECONDS", default_value_t = 300)]
+    pub assignment_timeout_seconds: u64,
+
+    /// How often to poll the status of an account assignment request, in milliseconds.
+    #[arg(long = "assignment-poll-interval-ms", env = "BATON_ASSIGNMENT_POLL_INTERVAL_MS", default_value_t = 1000)]
+    pub assignment_poll_interval_ms: u64,
+
     /// The user type that account creation makes: iam_user or sso_user.
     #[arg(long = "create-account-resource-type", env = "BATON_CREATE_ACCOUNT_RESOURCE_TYPE", default_value = "iam_user",
           value_parser = ["iam_user", "sso_user"])]

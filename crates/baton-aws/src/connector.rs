@@ -101,6 +101,11 @@ impl Ctx {
         *count
     }
 
+    /// The Organizations SDK client, for the checks of provisioning.
+    pub fn orgs_client(&self) -> aws_sdk_organizations::Client {
+        aws_sdk_organizations::Client::new(&self.configs.global)
+    }
+
     /// What the checks before the sync found. Panics if called before them.
     pub fn setup(&self) -> &Setup {
         self.setup.get().expect("the connector is validated before it syncs")

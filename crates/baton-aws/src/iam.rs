@@ -41,6 +41,11 @@ impl IamApi {
         IamApi { client }
     }
 
+    /// The SDK client, for the writes of provisioning.
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
     pub async fn list_users(&self, marker: &str) -> Result<IamPage<User>, AwsError> {
         let out = self.client.list_users().set_marker(opt(marker)).send().await.map_err(|e| classify("iam:ListUsers", &e))?;
         Ok((out.users, next(out.is_truncated, out.marker)))

@@ -18,6 +18,7 @@ pub mod organization;
 pub mod orgs;
 pub mod permission_set;
 pub mod permission_set_assignment;
+pub mod provisioning;
 pub mod resource_types;
 pub mod role;
 pub mod schema;

@@ -46,8 +46,18 @@ fn resource_type_json(r: &ResourceType) -> Value {
     Value::Object(m)
 }
 
-/// Capabilities of every resource type, as this build implements them:
-/// sync for all 14 types. Provisioning is not in this build, so it is not claimed.
+/// What each resource type supports beyond sync.
+fn type_capabilities(id: &str) -> &'static [&'static str] {
+    match id {
+        rt::ACCOUNT | rt::GROUP | rt::IAM_POLICY | rt::INLINE_POLICY | rt::PERMISSION_SET_ASSIGNMENT | rt::SSO_GROUP => {
+            &["CAPABILITY_SYNC", "CAPABILITY_PROVISION"]
+        }
+        rt::IAM_USER | rt::SSO_USER => &["CAPABILITY_SYNC", "CAPABILITY_ACCOUNT_PROVISIONING", "CAPABILITY_RESOURCE_DELETE"],
+        _ => &["CAPABILITY_SYNC"],
+    }
+}
+
+/// Capabilities of every resource type and of the connector.
 pub fn capabilities() -> Value {
     let mut types = Vec::new();
     for id in ALL {
@@ -55,7 +65,7 @@ pub fn capabilities() -> Value {
         let permissions = any::find::<CapabilityPermissions>(&def.annotations).unwrap_or_default();
         let mut m = Map::new();
         m.insert("resourceType".into(), resource_type_json(&def));
-        m.insert("capabilities".into(), json!(["CAPABILITY_SYNC"]));
+        m.insert("capabilities".into(), json!(type_capabilities(id)));
         m.insert(
             "permissions".into(),
             json!({"permissions": permissions.permissions.iter().map(|p| json!({"permission": p.permission})).collect::<Vec<_>>()}),
@@ -68,7 +78,13 @@ pub fn capabilities() -> Value {
     json!({
         "@type": "type.googleapis.com/c1.connector.v2.ConnectorCapabilities",
         "resourceTypeCapabilities": types,
-        "connectorCapabilities": ["CAPABILITY_SYNC"],
+        "connectorCapabilities": ["CAPABILITY_PROVISION", "CAPABILITY_SYNC", "CAPABILITY_ACCOUNT_PROVISIONING", "CAPABILITY_RESOURCE_DELETE"],
+        "credentialDetails": {
+            "capabilityAccountProvisioning": {
+                "supportedCredentialOptions": ["CAPABILITY_DETAIL_CREDENTIAL_OPTION_NO_PASSWORD"],
+                "preferredCredentialOption": "CAPABILITY_DETAIL_CREDENTIAL_OPTION_NO_PASSWORD"
+            }
+        }
     })
 }
 

@@ -37,6 +37,16 @@ impl SsoApi {
         SsoApi { admin, store }
     }
 
+    /// The sso-admin client, for the writes of provisioning.
+    pub fn admin(&self) -> &aws_sdk_ssoadmin::Client {
+        &self.admin
+    }
+
+    /// The Identity Store client, for the writes of provisioning.
+    pub fn store(&self) -> &aws_sdk_identitystore::Client {
+        &self.store
+    }
+
     /// Every Identity Center instance in the region (all pages).
     pub async fn instances(&self) -> Result<Vec<Instance>, AwsError> {
         let mut out = Vec::new();

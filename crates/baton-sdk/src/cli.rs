@@ -60,6 +60,47 @@ pub struct SdkArgs {
     #[arg(long = "workers", env = "BATON_WORKERS", default_value_t = 0, allow_negative_numbers = true)]
     pub workers: i64,
 
+    /// Grant this entitlement id (from the c1z at --file) to --grant-principal.
+    #[arg(long = "grant-entitlement", env = "BATON_GRANT_ENTITLEMENT", requires_all = ["grant_principal", "grant_principal_type"],
+          conflicts_with_all = ["revoke_grant", "create_account_login", "create_account_email", "delete_resource"])]
+    pub grant_entitlement: Option<String>,
+
+    /// The resource id of the principal to grant to, as in the c1z.
+    #[arg(long = "grant-principal", env = "BATON_GRANT_PRINCIPAL", requires = "grant_entitlement")]
+    pub grant_principal: Option<String>,
+
+    /// The resource type of the principal to grant to (for example iam_user, sso_user, sso_group).
+    #[arg(long = "grant-principal-type", env = "BATON_GRANT_PRINCIPAL_TYPE", requires = "grant_entitlement")]
+    pub grant_principal_type: Option<String>,
+
+    /// Revoke this grant id (from the c1z at --file).
+    #[arg(long = "revoke-grant", env = "BATON_REVOKE_GRANT", conflicts_with_all = ["create_account_login", "create_account_email", "delete_resource"])]
+    pub revoke_grant: Option<String>,
+
+    /// Create an account with this login (user name).
+    #[arg(long = "create-account-login", env = "BATON_CREATE_ACCOUNT_LOGIN", conflicts_with = "delete_resource")]
+    pub create_account_login: Option<String>,
+
+    /// The e-mail address of the account to create.
+    #[arg(long = "create-account-email", env = "BATON_CREATE_ACCOUNT_EMAIL", conflicts_with = "delete_resource")]
+    pub create_account_email: Option<String>,
+
+    /// A JSON object of account profile fields (for example {"given_name":"Jane","family_name":"Doe"}).
+    #[arg(long = "create-account-profile", env = "BATON_CREATE_ACCOUNT_PROFILE")]
+    pub create_account_profile: Option<String>,
+
+    /// Delete the resource with this id (with --delete-resource-type).
+    #[arg(long = "delete-resource", env = "BATON_DELETE_RESOURCE", requires = "delete_resource_type")]
+    pub delete_resource: Option<String>,
+
+    /// The resource type of --delete-resource (iam_user or sso_user).
+    #[arg(long = "delete-resource-type", env = "BATON_DELETE_RESOURCE_TYPE", requires = "delete_resource")]
+    pub delete_resource_type: Option<String>,
+
+    /// Append every provisioning action (grant, revoke, create, delete) to this file as JSON lines.
+    #[arg(long = "audit-log", env = "BATON_AUDIT_LOG")]
+    pub audit_log: Option<PathBuf>,
+
     /// Timeout of one HTTP request to AWS, in seconds (1-1800).
     #[arg(long = "http-timeout-seconds", env = "BATON_HTTP_TIMEOUT_SECONDS", default_value_t = 300)]
     pub http_timeout_seconds: i64,
@@ -98,7 +139,33 @@ impl SdkArgs {
             (None, Some(s)) if !s.is_empty() => return Err(ConfigError("client-id is required in service mode".into())),
             _ => {}
         }
+        if let Some(path) = &self.audit_log {
+            let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."));
+            if !dir.is_dir() {
+                return Err(ConfigError(format!("--audit-log {}: the directory {} does not exist", path.display(), dir.display())));
+            }
+        }
+        if self.is_provisioning() {
+            let reads_file = self.grant_entitlement.is_some() || self.revoke_grant.is_some();
+            if reads_file && !self.file.is_file() {
+                return Err(ConfigError(format!(
+                    "--file {}: provisioning reads the ids from a c1z written by a sync, and there is none; sync first",
+                    self.file.display()
+                )));
+            }
+            return Ok(());
+        }
         self.check_output_writable()
+    }
+
+    /// Whether a one-shot provisioning mode was chosen.
+    pub fn is_provisioning(&self) -> bool {
+        self.grant_entitlement.is_some()
+            || self.revoke_grant.is_some()
+            || self.create_account_login.is_some()
+            || self.create_account_email.is_some()
+            || self.create_account_profile.is_some()
+            || self.delete_resource.is_some()
     }
 
     /// Whether the c1z can be written: its directory exists and is writable,

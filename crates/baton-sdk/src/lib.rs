@@ -7,6 +7,7 @@
 pub mod cli;
 pub mod connector;
 pub mod expand;
+pub mod provision;
 pub mod sync;
 pub mod types;
 
