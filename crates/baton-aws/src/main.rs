@@ -37,6 +37,14 @@ enum Command {
     Config,
 }
 
+/// Prints JSON to standard output; a closed pipe (as with `| head`) is not an error.
+fn print_json(value: &serde_json::Value) -> ExitCode {
+    use std::io::Write;
+    let text = serde_json::to_string_pretty(value).expect("json");
+    let _ = writeln!(std::io::stdout().lock(), "{text}");
+    ExitCode::SUCCESS
+}
+
 fn fail(message: impl std::fmt::Display) -> ExitCode {
     eprintln!("baton-aws: error: {message}");
     ExitCode::FAILURE
@@ -49,14 +57,8 @@ async fn main() -> ExitCode {
     }
     let cli = Cli::parse();
     match cli.command {
-        Some(Command::Capabilities) => {
-            println!("{}", serde_json::to_string_pretty(&baton_aws::schema::capabilities()).expect("json"));
-            return ExitCode::SUCCESS;
-        }
-        Some(Command::Config) => {
-            println!("{}", serde_json::to_string_pretty(&baton_aws::schema::config()).expect("json"));
-            return ExitCode::SUCCESS;
-        }
+        Some(Command::Capabilities) => return print_json(&baton_aws::schema::capabilities()),
+        Some(Command::Config) => return print_json(&baton_aws::schema::config()),
         None => {}
     }
     init_logging(&cli.sdk.log_level, cli.sdk.effective_log_format());
