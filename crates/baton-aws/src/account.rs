@@ -138,7 +138,11 @@ impl ResourceSyncer for Syncer {
         let (index, aws_token) = parse_token(token);
         let Some(ps_arn) = sets.get(index) else { return Ok(Page::default()) };
         let instance = self.ctx.instance()?.instance_arn.clone();
-        let listed = self.ctx.sso.account_assignments(&instance, &account, ps_arn, &aws_token).await;
+        let listed = self
+            .ctx
+            .sso_cache
+            .assignments(&account, ps_arn, &aws_token, || self.ctx.sso.account_assignments(&instance, &account, ps_arn, &aws_token))
+            .await;
         let (assignments, next) = self.ctx.optional(listed, ps_arn)?.unwrap_or_default();
         let ps = describe(&self.ctx, ps_arn).await?;
         let id = entitlement_id(&account, ps_arn);

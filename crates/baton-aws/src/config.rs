@@ -103,6 +103,22 @@ pub struct AwsArgs {
     #[arg(long = "create-account-resource-type", env = "BATON_CREATE_ACCOUNT_RESOURCE_TYPE", default_value = "iam_user",
           value_parser = ["iam_user", "sso_user"])]
     pub create_account_resource_type: String,
+
+    /// Maximum IAM requests per second (0 for no limit).
+    #[arg(long = "rate-limit-iam", env = "BATON_RATE_LIMIT_IAM", default_value_t = 20.0)]
+    pub rate_limit_iam: f64,
+
+    /// Maximum STS requests per second (0 for no limit).
+    #[arg(long = "rate-limit-sts", env = "BATON_RATE_LIMIT_STS", default_value_t = 100.0)]
+    pub rate_limit_sts: f64,
+
+    /// Maximum AWS Organizations requests per second (0 for no limit).
+    #[arg(long = "rate-limit-organizations", env = "BATON_RATE_LIMIT_ORGANIZATIONS", default_value_t = 20.0)]
+    pub rate_limit_organizations: f64,
+
+    /// Maximum IAM Identity Center requests per second, sso-admin and identitystore together (0 for no limit).
+    #[arg(long = "rate-limit-identity-center", env = "BATON_RATE_LIMIT_IDENTITY_CENTER", default_value_t = 20.0)]
+    pub rate_limit_identity_center: f64,
 }
 
 /// A configuration mistake, reported before any AWS call.
@@ -141,7 +157,27 @@ impl Arn {
 
 impl AwsArgs {
     /// Checks flag combinations and values. Messages name the flag, the value and the rule.
+    /// The request-rate limits of the `--rate-limit-*` flags.
+    pub fn rate_limits(&self) -> crate::ratelimit::RateLimits {
+        crate::ratelimit::RateLimits {
+            iam: self.rate_limit_iam,
+            sts: self.rate_limit_sts,
+            organizations: self.rate_limit_organizations,
+            identity_center: self.rate_limit_identity_center,
+        }
+    }
+
     pub fn validate(&self) -> Result<(), ConfigError> {
+        for (flag, rate) in [
+            ("rate-limit-iam", self.rate_limit_iam),
+            ("rate-limit-sts", self.rate_limit_sts),
+            ("rate-limit-organizations", self.rate_limit_organizations),
+            ("rate-limit-identity-center", self.rate_limit_identity_center),
+        ] {
+            if !rate.is_finite() || rate < 0.0 {
+                return Err(ConfigError(format!("--{flag} {rate}: expected requests per second, 0 or more (0 means no limit)")));
+            }
+        }
         if self.use_assume && self.role_arn.is_empty() {
             return Err(ConfigError(
                 "set fields ('use-assume') are dependent on ('role-arn') being set: pass --role-arn with --use-assume".into(),

@@ -57,6 +57,8 @@ pub struct Ctx {
     setup: OnceLock<Setup>,
     member_iam: tokio::sync::Mutex<HashMap<String, Result<IamApi, String>>>,
     pub caches: tokio::sync::Mutex<Caches>,
+    /// Identity Center reads shared by several resource types, read once each.
+    pub sso_cache: crate::sso_cache::SsoCache,
     warned: Mutex<HashMap<String, u64>>,
 }
 
@@ -204,6 +206,10 @@ impl AwsConnector {
     pub fn new(args: AwsArgs, configs: AwsConfigs, sync_resource_types: &[String]) -> Self {
         let lacks = |id: &str| !sync_resource_types.is_empty() && !sync_resource_types.iter().any(|t| t == id);
         let types = registered_types(&args);
+        let configs = crate::ratelimit::instrument(configs, &args.rate_limits());
+        // Both account grants and permission set assignment grants read each assignment page.
+        let assignment_readers =
+            [rt::ACCOUNT, rt::PERMISSION_SET_ASSIGNMENT].iter().filter(|t| types.contains(t) && !lacks(t)).count() as u8;
         let ctx = Arc::new(Ctx {
             iam: IamApi::new(aws_sdk_iam::Client::new(&configs.global)),
             sts: aws_sdk_sts::Client::new(&configs.global),
@@ -218,6 +224,7 @@ impl AwsConnector {
             setup: OnceLock::new(),
             member_iam: tokio::sync::Mutex::new(HashMap::new()),
             caches: tokio::sync::Mutex::new(Caches::default()),
+            sso_cache: crate::sso_cache::SsoCache::new(assignment_readers),
             warned: Mutex::new(HashMap::new()),
         });
         AwsConnector { ctx, types }

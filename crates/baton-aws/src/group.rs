@@ -90,9 +90,16 @@ impl ResourceSyncer for Syncer {
         let iam = self.ctx.iam_for_arn(&id.resource).await?;
         if token.is_empty() || token.starts_with(MEMBERS) {
             let marker = token.strip_prefix(MEMBERS).unwrap_or("");
-            let listed = iam.group_members(&name, marker).await;
-            let (members, next) = self.ctx.optional(listed, &id.resource)?.unwrap_or_default();
-            let grants = members.iter().map(|u| membership_grant(resource, &u.arn)).collect();
+            let cached = if marker.is_empty() { iam.cached_group_members(&name).await? } else { None };
+            let (members, next) = match cached {
+                Some(members) => (members, None),
+                None => {
+                    let listed = iam.group_members(&name, marker).await;
+                    let (members, next) = self.ctx.optional(listed, &id.resource)?.unwrap_or_default();
+                    (members.into_iter().map(|u| u.arn).collect(), next)
+                }
+            };
+            let grants = members.iter().map(|arn| membership_grant(resource, arn)).collect();
             let next_token = match next {
                 Some(marker) => format!("{MEMBERS}{marker}"),
                 None if self.ctx.sync_policy_grants => POLICIES.to_string(),
@@ -101,15 +108,22 @@ impl ResourceSyncer for Syncer {
             return Ok(Page::with_next(grants, next_token));
         }
         let marker = token.strip_prefix(POLICIES).unwrap_or("");
-        let listed = iam.attached_policies(Entity::Group, &name, marker).await;
-        let Some((policies, next)) = self.ctx.optional(listed, &id.resource)? else { return Ok(Page::default()) };
+        let cached = if marker.is_empty() { iam.cached_attached_policies(Entity::Group, &name).await? } else { None };
+        let (policies, next) = match cached {
+            Some(policies) => (policies, None),
+            None => {
+                let listed = iam.attached_policies(Entity::Group, &name, marker).await;
+                let Some((policies, next)) = self.ctx.optional(listed, &id.resource)? else { return Ok(Page::default()) };
+                (policies.into_iter().filter_map(|p| Some((p.policy_arn?, p.policy_name.unwrap_or_default()))).collect(), next)
+            }
+        };
         let member = member_id(&id.resource);
         let grants = policies
-            .into_iter()
-            .filter_map(|p| {
-                let mut g = grant(policy_entitlement(p.policy_arn.as_deref()?, p.policy_name.as_deref().unwrap_or("")), &id);
+            .iter()
+            .map(|(arn, name)| {
+                let mut g = grant(policy_entitlement(arn, name), &id);
                 g.annotations.push(expandable(vec![member.clone()], true));
-                Some(g)
+                g
             })
             .collect();
         Ok(Page::with_next(grants, next.map(|m| format!("{POLICIES}{m}")).unwrap_or_default()))

@@ -1,15 +1,23 @@
 //! The IAM reads the resource syncers need, one method per question.
 //!
-//! Syncers ask this layer, never the SDK client, so a later change can answer
-//! the same questions from fewer calls (`GetAccountAuthorizationDetails`, the
-//! credential report) without touching them. Every method returns one AWS page
-//! and the marker of the next one.
+//! Syncers ask this layer, never the SDK client. The plain methods make one
+//! call each and return one AWS page and the marker of the next one; the
+//! provisioning checks use them because they must see the current state. The
+//! `cached_*` methods answer from per-account snapshots read once per sync
+//! (see [`crate::iam_details`]) and return `None` when the snapshot cannot
+//! answer (access denied, or an entity created after it was read), in which
+//! case the caller falls back to the plain method.
+
+use std::sync::Arc;
 
 use aws_sdk_iam::types::{AccessKeyMetadata, AttachedPolicy, Group, Policy, PolicyScopeType, Role, User};
 use aws_sdk_iam::Client;
 use aws_smithy_types::DateTime;
+use tokio::sync::OnceCell;
+use tracing::warn;
 
 use crate::client::{classify, AwsError};
+use crate::iam_details::{AuthorizationDetails, CredentialReport};
 
 /// One page of an IAM listing and the marker of the next page.
 pub type IamPage<T> = (Vec<T>, Option<String>);
@@ -22,10 +30,13 @@ pub enum Entity {
     Group,
 }
 
-/// IAM reads against one account.
+/// IAM reads against one account. Clones share the account's snapshots.
 #[derive(Clone, Debug)]
 pub struct IamApi {
     client: Client,
+    /// `None` inside the cell when the snapshot was denied.
+    details: Arc<OnceCell<Option<Arc<AuthorizationDetails>>>>,
+    report: Arc<OnceCell<Option<Arc<CredentialReport>>>>,
 }
 
 fn next(truncated: bool, marker: Option<String>) -> Option<String> {
@@ -38,7 +49,80 @@ fn opt(marker: &str) -> Option<String> {
 
 impl IamApi {
     pub fn new(client: Client) -> Self {
-        IamApi { client }
+        IamApi { client, details: Arc::new(OnceCell::new()), report: Arc::new(OnceCell::new()) }
+    }
+
+    /// The account's authorization details, read on first use. `None` when
+    /// `iam:GetAccountAuthorizationDetails` is denied (logged once per account).
+    pub async fn authorization_details(&self) -> Result<Option<Arc<AuthorizationDetails>>, AwsError> {
+        let found = self
+            .details
+            .get_or_try_init(|| async {
+                match AuthorizationDetails::fetch(&self.client).await {
+                    Ok(details) => Ok(Some(Arc::new(details))),
+                    Err(e) if e.is_access_denied() => {
+                        warn!(operation = e.operation, error = %e.message,
+                            "access denied; reading IAM users, groups and roles with one call per entity instead");
+                        Ok(None)
+                    }
+                    Err(e) => Err(e),
+                }
+            })
+            .await?;
+        Ok(found.clone())
+    }
+
+    /// The account's credential report, read on first use. `None` when it is
+    /// denied or AWS does not produce it (logged once per account).
+    pub async fn credential_report(&self) -> Result<Option<Arc<CredentialReport>>, AwsError> {
+        let found = self
+            .report
+            .get_or_try_init(|| async {
+                match CredentialReport::fetch(&self.client).await {
+                    Ok(report) => Ok(Some(Arc::new(report))),
+                    Err(e) if e.is_access_denied() || e.kind == baton_sdk::ErrorKind::Internal || e.code.starts_with("Report") => {
+                        warn!(operation = e.operation, error = %e.message,
+                            "no credential report; reading access-key use with one call per key instead");
+                        Ok(None)
+                    }
+                    Err(e) => Err(e),
+                }
+            })
+            .await?;
+        Ok(found.clone())
+    }
+
+    /// The attached managed policies of an entity as (ARN, name), from the snapshot.
+    pub async fn cached_attached_policies(&self, entity: Entity, name: &str) -> Result<Option<Vec<(String, String)>>, AwsError> {
+        Ok(self.authorization_details().await?.and_then(|d| d.policies(entity, name).map(|p| p.attached.clone())))
+    }
+
+    /// The inline policies of an entity as (name, URL-decoded document), from the snapshot.
+    pub async fn cached_inline_policies(&self, entity: Entity, name: &str) -> Result<Option<Vec<(String, Option<String>)>>, AwsError> {
+        Ok(self.authorization_details().await?.and_then(|d| d.policies(entity, name).map(|p| p.inline.clone())))
+    }
+
+    /// The ARNs of a group's members, from the snapshot.
+    pub async fn cached_group_members(&self, group_name: &str) -> Result<Option<Vec<String>>, AwsError> {
+        Ok(self.authorization_details().await?.and_then(|d| d.group_members.get(group_name).cloned()))
+    }
+
+    /// A role's URL-decoded trust policy, from the snapshot.
+    pub async fn cached_role_trust_policy(&self, role_name: &str) -> Result<Option<Option<String>>, AwsError> {
+        Ok(self.authorization_details().await?.and_then(|d| d.trust_policies.get(role_name).cloned()))
+    }
+
+    /// The URL-decoded document of a customer managed policy's default
+    /// version, from the snapshot, when the snapshot's default is `version`.
+    pub async fn cached_policy_document(&self, arn: &str, version: &str) -> Result<Option<Option<String>>, AwsError> {
+        let Some(details) = self.authorization_details().await? else { return Ok(None) };
+        Ok(details.policy_documents.get(arn).filter(|(default, _)| default == version).map(|(_, document)| document.clone()))
+    }
+
+    /// When a user's access keys were last used, from the credential report,
+    /// as (seconds, nanoseconds) since the Unix epoch.
+    pub async fn cached_access_keys_last_used(&self, user_arn: &str) -> Result<Option<Vec<(i64, u32)>>, AwsError> {
+        Ok(self.credential_report().await?.and_then(|r| r.users.get(user_arn).map(|f| f.access_keys_last_used.clone())))
     }
 
     /// The SDK client, for the writes of provisioning.

@@ -62,7 +62,10 @@ impl ResourceSyncer for Syncer {
             let cached = if aws_managed { self.ctx.caches.lock().await.aws_managed_documents.get(&arn).cloned() } else { None };
             let document = match (cached, &policy.default_version_id) {
                 (Some(document), _) => document,
-                (None, Some(version)) => self.ctx.optional(iam.policy_document(&arn, version).await, &arn)?.flatten(),
+                (None, Some(version)) => match iam.cached_policy_document(&arn, version).await? {
+                    Some(document) => document,
+                    None => self.ctx.optional(iam.policy_document(&arn, version).await, &arn)?.flatten(),
+                },
                 (None, None) => None,
             };
             if aws_managed {

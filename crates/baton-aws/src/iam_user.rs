@@ -23,21 +23,35 @@ impl Syncer {
         Syncer { ctx }
     }
 
-    /// The latest of the password's and the access keys' last use.
+    /// The latest of the password's and the access keys' last use. Key use
+    /// comes from the credential report; users it does not list (or every
+    /// user, when there is no report) cost one call per user and per key.
     async fn last_login(&self, iam: &IamApi, user: &User) -> Result<Option<Timestamp>, ConnectorError> {
         let mut latest = user.password_last_used.map(|d| (d.secs(), d.subsec_nanos()));
+        let keys_used = match iam.cached_access_keys_last_used(&user.arn).await? {
+            Some(used) => used,
+            None => self.keys_last_used(iam, user).await?,
+        };
+        for used in keys_used {
+            if latest.is_none_or(|l| used > l) {
+                latest = Some(used);
+            }
+        }
+        Ok(latest.filter(|(s, n)| *s != 0 || *n != 0).map(|(seconds, nanos)| Timestamp { seconds, nanos: nanos as i32 }))
+    }
+
+    /// When each of a user's access keys was last used, one call per user and per key.
+    async fn keys_last_used(&self, iam: &IamApi, user: &User) -> Result<Vec<(i64, u32)>, ConnectorError> {
+        let mut out = Vec::new();
         if let Some(keys) = self.ctx.optional(iam.access_keys(&user.user_name).await, &user.arn)? {
             for key in keys {
                 let Some(id) = key.access_key_id else { continue };
                 if let Some(Some(used)) = self.ctx.optional(iam.access_key_last_used(&id).await, &user.arn)? {
-                    let used = (used.secs(), used.subsec_nanos());
-                    if latest.is_none_or(|l| used > l) {
-                        latest = Some(used);
-                    }
+                    out.push((used.secs(), used.subsec_nanos()));
                 }
             }
         }
-        Ok(latest.filter(|(s, n)| *s != 0 || *n != 0).map(|(seconds, nanos)| Timestamp { seconds, nanos: nanos as i32 }))
+        Ok(out)
     }
 }
 
@@ -114,12 +128,18 @@ impl ResourceSyncer for Syncer {
             return Ok(Page::default());
         }
         let id = resource.id.clone().unwrap_or_default();
-        let listed = self.ctx.iam_for_arn(&id.resource).await?.attached_policies(Entity::User, name_from_arn(&id.resource), token).await;
-        let Some((policies, next)) = self.ctx.optional(listed, &id.resource)? else { return Ok(Page::default()) };
-        let grants = policies
-            .into_iter()
-            .filter_map(|p| Some(grant(policy_entitlement(p.policy_arn.as_deref()?, p.policy_name.as_deref().unwrap_or("")), &id)))
-            .collect();
+        let iam = self.ctx.iam_for_arn(&id.resource).await?;
+        let name = name_from_arn(&id.resource);
+        let cached = if token.is_empty() { iam.cached_attached_policies(Entity::User, name).await? } else { None };
+        let (policies, next) = match cached {
+            Some(policies) => (policies, None),
+            None => {
+                let listed = iam.attached_policies(Entity::User, name, token).await;
+                let Some((policies, next)) = self.ctx.optional(listed, &id.resource)? else { return Ok(Page::default()) };
+                (policies.into_iter().filter_map(|p| Some((p.policy_arn?, p.policy_name.unwrap_or_default()))).collect(), next)
+            }
+        };
+        let grants = policies.iter().map(|(arn, name)| grant(policy_entitlement(arn, name), &id)).collect();
         Ok(Page::with_next(grants, next.unwrap_or_default()))
     }
 }

@@ -87,6 +87,11 @@ impl ResourceSyncer for Syncer {
         let Some(entity) = entity_of(&parent.resource_type) else { return Ok(Page::default()) };
         let owner = name_from_arn(&parent.resource).to_string();
         let iam = self.ctx.iam_for_arn(&parent.resource).await?;
+        if token.is_empty() {
+            if let Some(policies) = iam.cached_inline_policies(entity, &owner).await? {
+                return Ok(Page::last(policies.into_iter().map(|(name, document)| inline_resource(parent, &name, document)).collect()));
+            }
+        }
         let listed = iam.inline_policy_names(entity, &owner, token).await;
         let Some((names, next)) = self.ctx.optional(listed, &parent.resource)? else { return Ok(Page::default()) };
         let mut out = Vec::with_capacity(names.len());

@@ -1,6 +1,7 @@
 //! `baton-aws`: sync AWS IAM, Identity Center and Organizations into a c1z file.
 
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::Duration;
 
 use baton_aws::client;
@@ -35,6 +36,17 @@ enum Command {
     Capabilities,
     /// Print the connector's configuration schema as JSON.
     Config,
+    /// Ask a running connector's health check server whether it is healthy (exit 0 if so).
+    HealthCheck {
+        /// The endpoint to ask: health, ready or live.
+        #[arg(long, default_value = "health", value_parser = ["health", "ready", "live"])]
+        endpoint: String,
+        /// Seconds to wait for an answer.
+        #[arg(long, default_value_t = 5)]
+        timeout: u64,
+    },
+    /// Print the least-privilege IAM policy (and the trust policy) baton-aws needs for the chosen features.
+    IamPolicy(baton_aws::policy::PolicyArgs),
 }
 
 /// Prints JSON to standard output; a closed pipe (as with `| head`) is not an error.
@@ -59,6 +71,15 @@ async fn main() -> ExitCode {
     match cli.command {
         Some(Command::Capabilities) => return print_json(&baton_aws::schema::capabilities()),
         Some(Command::Config) => return print_json(&baton_aws::schema::config()),
+        Some(Command::HealthCheck { endpoint, timeout }) => {
+            let address = format!("{}:{}", cli.sdk.health_check_bind_address, cli.sdk.health_check_port);
+            return match baton_sdk::service::health::check(&address, &endpoint, Duration::from_secs(timeout)).await {
+                Ok(true) => ExitCode::SUCCESS,
+                Ok(false) => fail(format!("{address}/{endpoint} reports unhealthy")),
+                Err(e) => fail(e),
+            };
+        }
+        Some(Command::IamPolicy(args)) => return print_json(&baton_aws::policy::documents(&args)),
         None => {}
     }
     init_logging(&cli.sdk.log_level, cli.sdk.effective_log_format());
@@ -67,9 +88,6 @@ async fn main() -> ExitCode {
     }
     if let Err(e) = cli.aws.validate() {
         return fail(e);
-    }
-    if cli.sdk.client_id.as_deref().is_some_and(|id| !id.is_empty()) {
-        return fail("service mode (--client-id/--client-secret) is not in this build yet; run without them for a one-shot sync");
     }
     if cli.aws.sync_sso_user_last_login {
         return fail("--sync-sso-user-last-login needs Identity Center, which is not in this build yet");
@@ -80,13 +98,99 @@ async fn main() -> ExitCode {
     if cli.sdk.is_provisioning() {
         return provision(&cli, &connector).await;
     }
+    if cli.sdk.is_service() {
+        return serve(&cli, connector).await;
+    }
     let mut options = SyncOptions::from_env();
     options.resource_types = cli.sdk.sync_resource_types.clone();
     options.skip_entitlements_and_grants = cli.sdk.skip_entitlements_and_grants;
     options.temp_dir = cli.sdk.c1z_temp_dir.clone();
+    options.concurrency = cli.sdk.concurrency;
     match run_sync(&connector, &cli.sdk.file, &options).await {
         Ok(_) => ExitCode::SUCCESS,
         Err(e) => fail(format!("sync failed, {} was left unchanged: {e}", cli.sdk.file.display())),
+    }
+}
+
+/// Runs as a ConductorOne-hosted connector until SIGTERM or Ctrl-C.
+async fn serve(cli: &Cli, connector: AwsConnector) -> ExitCode {
+    use baton_sdk::service::{api::Api, credentials::ClientCredentials, health, runner};
+    let credentials = match ClientCredentials::parse(cli.sdk.client_id.as_deref().unwrap_or(""), cli.sdk.client_secret.as_deref().unwrap_or("")) {
+        Ok(c) => c,
+        Err(e) => return fail(e),
+    };
+    let host_id = std::env::var("BATON_HOST_ID")
+        .ok()
+        .filter(|h| !h.is_empty())
+        .or_else(|| hostname_string())
+        .unwrap_or_else(|| "baton-sdk".into());
+    let version = env!("CARGO_PKG_VERSION");
+    let api = match Api::new(credentials, host_id, version) {
+        Ok(api) => Arc::new(api),
+        Err(e) => return fail(e),
+    };
+    let state = Arc::new(health::HealthState::default());
+    if cli.sdk.health_check {
+        let address = format!("{}:{}", cli.sdk.health_check_bind_address, cli.sdk.health_check_port);
+        if let Err(e) = health::serve(address.clone(), state.clone()).await {
+            return fail(format!("cannot serve health checks on {address}: {e}"));
+        }
+    }
+    if let Err(e) = connector.validate().await {
+        tracing::error!(error = %e, "the AWS set-up check failed; tasks will report it until it is fixed");
+    }
+    let ctx = connector.ctx().clone();
+    let provisioner: Option<Arc<dyn baton_sdk::provision::Provisioner>> = if cli.sdk.provisioning {
+        Some(Arc::new(AwsProvisioner::new(ctx, assignment_limits(&cli.aws))))
+    } else {
+        None
+    };
+    let metadata = baton_aws::schema::metadata();
+    let mut sync = SyncOptions::from_env();
+    sync.resource_types = cli.sdk.sync_resource_types.clone();
+    sync.skip_entitlements_and_grants = cli.sdk.skip_entitlements_and_grants;
+    sync.temp_dir = cli.sdk.c1z_temp_dir.clone();
+    let options = runner::ServiceOptions {
+        task_concurrency: cli.sdk.task_concurrency,
+        skip_full_sync: cli.sdk.skip_full_sync,
+        provisioning: cli.sdk.provisioning,
+        sync,
+        temp_dir: cli.sdk.c1z_temp_dir.clone(),
+        package: "baton-aws".into(),
+        version: version.into(),
+    };
+    let service = Arc::new(runner::Service {
+        api,
+        connector: Arc::new(connector),
+        provisioner,
+        metadata,
+        options,
+        health: state,
+    });
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("SIGTERM handler");
+        tokio::select! {
+            _ = term.recv() => tracing::info!("SIGTERM received"),
+            _ = tokio::signal::ctrl_c() => tracing::info!("interrupt received"),
+        }
+        let _ = stop.send(true);
+    });
+    match service.run(stopped).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => fail(e),
+    }
+}
+
+fn hostname_string() -> Option<String> {
+    std::fs::read_to_string("/proc/sys/kernel/hostname").ok().map(|h| h.trim().to_string()).filter(|h| !h.is_empty())
+}
+
+fn assignment_limits(aws: &baton_aws::config::AwsArgs) -> AssignmentLimits {
+    AssignmentLimits {
+        poll_interval: Duration::from_millis(aws.assignment_poll_interval_ms.max(1)),
+        timeout: Duration::from_secs(aws.assignment_timeout_seconds),
+        ..AssignmentLimits::default()
     }
 }
 
@@ -95,12 +199,7 @@ async fn provision(cli: &Cli, connector: &AwsConnector) -> ExitCode {
     if let Err(e) = connector.validate().await {
         return fail(e);
     }
-    let limits = AssignmentLimits {
-        poll_interval: Duration::from_millis(cli.aws.assignment_poll_interval_ms.max(1)),
-        timeout: Duration::from_secs(cli.aws.assignment_timeout_seconds),
-        ..AssignmentLimits::default()
-    };
-    let provisioner = AwsProvisioner::new(connector.ctx().clone(), limits);
+    let provisioner = AwsProvisioner::new(connector.ctx().clone(), assignment_limits(&cli.aws));
     let audit = AuditLog::new(cli.sdk.audit_log.clone());
     let retry = Retry::default();
     let sdk = &cli.sdk;

@@ -29,24 +29,24 @@ pub async fn all_permission_sets(ctx: &Ctx) -> Result<Vec<String>, ConnectorErro
     if ctx.setup().account_instance {
         return Ok(Vec::new());
     }
-    if let Some(found) = ctx.caches.lock().await.permission_sets.clone() {
-        return Ok(found);
-    }
-    let instance = ctx.instance()?.instance_arn.clone();
-    let mut arns = Vec::new();
-    let mut token = String::new();
-    let mut seen = std::collections::HashSet::new();
-    loop {
-        let (page, next) = ctx.sso.list_permission_sets(&instance, &token).await?;
-        arns.extend(page);
-        match next {
-            Some(next) if seen.insert(next.clone()) => token = next,
-            Some(next) => return Err(repeated_token("sso:ListPermissionSets", &next)),
-            None => break,
-        }
-    }
-    ctx.caches.lock().await.permission_sets = Some(arns.clone());
-    Ok(arns)
+    ctx.sso_cache
+        .permission_sets
+        .get_or_try_init("", || async {
+            let instance = ctx.instance()?.instance_arn.clone();
+            let mut arns = Vec::new();
+            let mut token = String::new();
+            let mut seen = std::collections::HashSet::new();
+            loop {
+                let (page, next) = ctx.sso.list_permission_sets(&instance, &token).await?;
+                arns.extend(page);
+                match next {
+                    Some(next) if seen.insert(next.clone()) => token = next,
+                    Some(next) => return Err(repeated_token("sso:ListPermissionSets", &next)),
+                    None => return Ok(arns),
+                }
+            }
+        })
+        .await
 }
 
 /// The permission sets provisioned to an account (all pages, cached for the sync).
@@ -54,35 +54,82 @@ pub async fn provisioned(ctx: &Ctx, account: &str) -> Result<Vec<String>, Connec
     if ctx.setup().account_instance {
         return Ok(Vec::new());
     }
-    if let Some(found) = ctx.caches.lock().await.provisioned.get(account).cloned() {
-        return Ok(found);
-    }
-    let instance = ctx.instance()?.instance_arn.clone();
-    let mut arns = Vec::new();
-    let mut token = String::new();
-    let mut seen = std::collections::HashSet::new();
-    loop {
-        let (page, next) = ctx.sso.provisioned_to_account(&instance, account, &token).await?;
-        arns.extend(page);
-        match next {
-            Some(next) if seen.insert(next.clone()) => token = next,
-            Some(next) => return Err(repeated_token("sso:ListPermissionSetsProvisionedToAccount", &next)),
-            None => break,
-        }
-    }
-    ctx.caches.lock().await.provisioned.insert(account.to_string(), arns.clone());
-    Ok(arns)
+    ctx.sso_cache
+        .provisioned
+        .get_or_try_init(account, || async {
+            let instance = ctx.instance()?.instance_arn.clone();
+            let mut arns = Vec::new();
+            let mut token = String::new();
+            let mut seen = std::collections::HashSet::new();
+            loop {
+                let (page, next) = ctx.sso.provisioned_to_account(&instance, account, &token).await?;
+                arns.extend(page);
+                match next {
+                    Some(next) if seen.insert(next.clone()) => token = next,
+                    Some(next) => return Err(repeated_token("sso:ListPermissionSetsProvisionedToAccount", &next)),
+                    None => return Ok(arns),
+                }
+            }
+        })
+        .await
 }
 
 /// A permission set's name and description (cached for the sync).
 pub async fn describe(ctx: &Ctx, arn: &str) -> Result<PermissionSet, ConnectorError> {
-    if let Some(found) = ctx.caches.lock().await.permission_set.get(arn).cloned() {
-        return Ok(found);
-    }
-    let instance = ctx.instance()?.instance_arn.clone();
-    let described = ctx.sso.describe_permission_set(&instance, arn).await?;
-    ctx.caches.lock().await.permission_set.insert(arn.to_string(), described.clone());
-    Ok(described)
+    ctx.sso_cache
+        .descriptions
+        .get_or_try_init(arn, || async {
+            let instance = ctx.instance()?.instance_arn.clone();
+            Ok(ctx.sso.describe_permission_set(&instance, arn).await?)
+        })
+        .await
+}
+
+/// The AWS managed policies of a permission set as (ARN, name), all pages,
+/// cached for the sync. `None` when the listing is denied.
+pub async fn managed_policies(ctx: &Ctx, ps_arn: &str) -> Result<Option<Vec<(String, String)>>, ConnectorError> {
+    ctx.sso_cache
+        .managed_policies
+        .get_or_try_init(ps_arn, || async {
+            let instance = ctx.instance()?.instance_arn.clone();
+            let mut policies = Vec::new();
+            let mut token = String::new();
+            loop {
+                let listed = ctx.sso.managed_policies(&instance, ps_arn, &token).await;
+                let Some((page, next)) = ctx.optional(listed, ps_arn)? else { return Ok(None) };
+                policies.extend(page.into_iter().filter_map(|p| Some((p.arn?, p.name.unwrap_or_default()))));
+                match next {
+                    Some(t) if t != token => token = t,
+                    _ => return Ok(Some(policies)),
+                }
+            }
+        })
+        .await
+}
+
+/// The customer managed policy references of a permission set as (name,
+/// path), all pages, cached for the sync. `None` when the listing is denied.
+pub async fn customer_policies(ctx: &Ctx, ps_arn: &str) -> Result<Option<Vec<(String, String)>>, ConnectorError> {
+    ctx.sso_cache
+        .customer_policies
+        .get_or_try_init(ps_arn, || async {
+            let instance = ctx.instance()?.instance_arn.clone();
+            let mut references = Vec::new();
+            let mut token = String::new();
+            loop {
+                let listed = ctx.sso.customer_policies(&instance, ps_arn, &token).await;
+                let Some((page, next)) = ctx.optional(listed, ps_arn)? else { return Ok(None) };
+                for reference in page {
+                    let path = reference.path.clone().filter(|p| !p.is_empty()).unwrap_or_else(|| "/".into());
+                    references.push((reference.name.clone(), path));
+                }
+                match next {
+                    Some(t) if t != token => token = t,
+                    _ => return Ok(Some(references)),
+                }
+            }
+        })
+        .await
 }
 
 /// The error for a listing whose next-page token repeats, which would never end.
@@ -129,6 +176,11 @@ impl ResourceSyncer for Syncer {
     async fn grants(&self, resource: &Resource, token: &str) -> Result<Page<Grant>, ConnectorError> {
         let instance = self.ctx.instance()?.instance_arn.clone();
         let id = resource.id.clone().unwrap_or_default();
+        if token.is_empty() {
+            let Some(policies) = managed_policies(&self.ctx, &id.resource).await? else { return Ok(Page::default()) };
+            let grants = policies.iter().map(|(arn, name)| grant(policy_entitlement(arn, name), &id)).collect();
+            return Ok(Page::last(grants));
+        }
         let listed = self.ctx.sso.managed_policies(&instance, &id.resource, token).await;
         let Some((policies, next)) = self.ctx.optional(listed, &id.resource)? else { return Ok(Page::default()) };
         let grants = policies

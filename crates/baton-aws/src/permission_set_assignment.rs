@@ -13,7 +13,7 @@ use c1z::v2::{Entitlement, Grant, Resource, ResourceId, ResourceType, ScopeBindi
 
 use crate::account::assignment_principal;
 use crate::connector::{policy_entitlement, Ctx};
-use crate::permission_set::{describe, provisioned};
+use crate::permission_set::{customer_policies, describe, managed_policies, provisioned};
 use crate::resource_types as rt;
 
 /// Page token of the policy phase, after the assignment pages.
@@ -76,7 +76,11 @@ impl ResourceSyncer for Syncer {
 
         if token != POLICIES {
             let aws_token = token.strip_prefix(ASSIGNMENTS).unwrap_or("");
-            let listed = self.ctx.sso.account_assignments(&instance, &account, &ps_arn, aws_token).await;
+            let listed = self
+                .ctx
+                .sso_cache
+                .assignments(&account, &ps_arn, aws_token, || self.ctx.sso.account_assignments(&instance, &account, &ps_arn, aws_token))
+                .await;
             let (assignments, next) = self.ctx.optional(listed, &binding_id.resource)?.unwrap_or_default();
             let mut grants = Vec::new();
             for assignment in &assignments {
@@ -93,29 +97,9 @@ impl ResourceSyncer for Syncer {
             return Ok(Page::with_next(grants, next_token));
         }
 
-        let mut policies: Vec<(String, String)> = Vec::new();
-        let mut aws_token = String::new();
-        loop {
-            let listed = self.ctx.sso.managed_policies(&instance, &ps_arn, &aws_token).await;
-            let Some((page, next)) = self.ctx.optional(listed, &ps_arn)? else { break };
-            policies.extend(page.into_iter().filter_map(|p| Some((p.arn?, p.name.unwrap_or_default()))));
-            match next {
-                Some(t) if t != aws_token => aws_token = t,
-                _ => break,
-            }
-        }
-        let mut aws_token = String::new();
-        loop {
-            let listed = self.ctx.sso.customer_policies(&instance, &ps_arn, &aws_token).await;
-            let Some((page, next)) = self.ctx.optional(listed, &ps_arn)? else { break };
-            for reference in page {
-                let path = reference.path.clone().filter(|p| !p.is_empty()).unwrap_or_else(|| "/".into());
-                policies.push((format!("arn:aws:iam::{account}:policy{path}{}", reference.name), reference.name.clone()));
-            }
-            match next {
-                Some(t) if t != aws_token => aws_token = t,
-                _ => break,
-            }
+        let mut policies: Vec<(String, String)> = managed_policies(&self.ctx, &ps_arn).await?.unwrap_or_default();
+        for (name, path) in customer_policies(&self.ctx, &ps_arn).await?.unwrap_or_default() {
+            policies.push((format!("arn:aws:iam::{account}:policy{path}{name}"), name));
         }
         let grants = policies
             .iter()

@@ -99,7 +99,11 @@ impl ResourceSyncer for Syncer {
         let mut grants = Vec::new();
         if token.is_empty() {
             // Unlike the Go connector, a failed GetRole does not also drop the policy grants.
-            if let Some(Some(document)) = self.ctx.optional(iam.role_trust_policy(&role_name).await, &role_arn)? {
+            let trust = match iam.cached_role_trust_policy(&role_name).await? {
+                Some(document) => Some(document),
+                None => self.ctx.optional(iam.role_trust_policy(&role_name).await, &role_arn)?,
+            };
+            if let Some(Some(document)) = trust {
                 match TrustPolicy::parse(&document) {
                     Ok(policy) => {
                         for (principal_type, principal_arn) in policy.assumers() {
@@ -117,11 +121,17 @@ impl ResourceSyncer for Syncer {
         if !self.ctx.sync_policy_grants {
             return Ok(Page::last(grants));
         }
-        let listed = iam.attached_policies(Entity::Role, &role_name, token).await;
-        let Some((policies, next)) = self.ctx.optional(listed, &role_arn)? else { return Ok(Page::last(grants)) };
-        for policy in policies {
-            let Some(arn) = policy.policy_arn.as_deref() else { continue };
-            let mut g = grant(policy_entitlement(arn, policy.policy_name.as_deref().unwrap_or("")), &id);
+        let cached = if token.is_empty() { iam.cached_attached_policies(Entity::Role, &role_name).await? } else { None };
+        let (policies, next) = match cached {
+            Some(policies) => (policies, None),
+            None => {
+                let listed = iam.attached_policies(Entity::Role, &role_name, token).await;
+                let Some((policies, next)) = self.ctx.optional(listed, &role_arn)? else { return Ok(Page::last(grants)) };
+                (policies.into_iter().filter_map(|p| Some((p.policy_arn?, p.policy_name.unwrap_or_default()))).collect(), next)
+            }
+        };
+        for (arn, name) in &policies {
+            let mut g = grant(policy_entitlement(arn, name), &id);
             g.annotations.push(expandable(vec![entitlement_id.clone()], false));
             grants.push(g);
         }

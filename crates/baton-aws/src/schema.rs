@@ -57,6 +57,44 @@ fn type_capabilities(id: &str) -> &'static [&'static str] {
     }
 }
 
+/// The connector metadata sent to ConductorOne in Hello.
+pub fn metadata() -> c1z::v2::ConnectorMetadata {
+    use c1z::v2::{Capability, ConnectorCapabilities, ResourceTypeCapability};
+    let to_enum = |name: &str| match name {
+        "CAPABILITY_PROVISION" => Capability::Provision as i32,
+        "CAPABILITY_ACCOUNT_PROVISIONING" => Capability::AccountProvisioning as i32,
+        "CAPABILITY_RESOURCE_DELETE" => Capability::ResourceDelete as i32,
+        _ => Capability::Sync as i32,
+    };
+    let resource_type_capabilities = ALL
+        .iter()
+        .map(|id| {
+            let def = rt::definition(id);
+            ResourceTypeCapability {
+                permissions: any::find::<CapabilityPermissions>(&def.annotations),
+                opt_in_required: any::contains::<c1z::v2::OptInRequired>(&def.annotations),
+                capabilities: type_capabilities(id).iter().map(|c| to_enum(c)).collect(),
+                resource_type: Some(def),
+                ..Default::default()
+            }
+        })
+        .collect();
+    c1z::v2::ConnectorMetadata {
+        display_name: "AWS".into(),
+        capabilities: Some(ConnectorCapabilities {
+            resource_type_capabilities,
+            connector_capabilities: vec![
+                Capability::Provision as i32,
+                Capability::Sync as i32,
+                Capability::AccountProvisioning as i32,
+                Capability::ResourceDelete as i32,
+            ],
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}
+
 /// Capabilities of every resource type and of the connector.
 pub fn capabilities() -> Value {
     let mut types = Vec::new();

@@ -194,6 +194,9 @@ async fn access_denied_on_optional_call_warns_once() {
     seed_iam(&moto.endpoint(), 3).await;
     let proxy = Proxy::start(moto.port);
     proxy.fault("ListAccessKeys", 403, "AccessDenied", None);
+    // Deny the account-wide snapshot too, so the sync falls back to per-user calls.
+    proxy.fault("GetAccountAuthorizationDetails", 403, "AccessDenied", None);
+    proxy.fault("GenerateCredentialReport", 403, "AccessDenied", None);
     let (_dir, out) = temp_c1z("denied.c1z");
     let run = run_baton_aws(&proxy.endpoint(), &["-f", out.to_str().unwrap()], &[]);
     assert_success(&run);

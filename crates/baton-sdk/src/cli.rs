@@ -40,6 +40,26 @@ pub struct SdkArgs {
     #[arg(short = 'p', long = "provisioning", env = "BATON_PROVISIONING")]
     pub provisioning: bool,
 
+    /// Service mode: tasks worked at once (1-100).
+    #[arg(long = "task-concurrency", env = "BATON_TASK_CONCURRENCY", default_value_t = 3)]
+    pub task_concurrency: usize,
+
+    /// Service mode: answer sync tasks with an empty finished sync.
+    #[arg(long = "skip-full-sync", env = "BATON_SKIP_FULL_SYNC")]
+    pub skip_full_sync: bool,
+
+    /// Service mode: serve /health, /ready and /live over HTTP.
+    #[arg(long = "health-check", env = "BATON_HEALTH_CHECK")]
+    pub health_check: bool,
+
+    /// The port of the health check server.
+    #[arg(long = "health-check-port", env = "BATON_HEALTH_CHECK_PORT", default_value_t = 8081, global = true)]
+    pub health_check_port: u16,
+
+    /// The address the health check server binds to.
+    #[arg(long = "health-check-bind-address", env = "BATON_HEALTH_CHECK_BIND_ADDRESS", default_value = "127.0.0.1", global = true)]
+    pub health_check_bind_address: String,
+
     /// Sync only these resource type ids (comma-separated).
     #[arg(long = "sync-resource-types", env = "BATON_SYNC_RESOURCE_TYPES", value_delimiter = ',')]
     pub sync_resource_types: Vec<String>,
@@ -56,9 +76,14 @@ pub struct SdkArgs {
     #[arg(long = "storage-engine", env = "BATON_STORAGE_ENGINE", default_value = "")]
     pub storage_engine: String,
 
-    /// Sync parallelism (accepted for compatibility; the sync is sequential).
+    /// Sync parallelism of the Go SDK (accepted for compatibility; --concurrency sets it here).
     #[arg(long = "workers", env = "BATON_WORKERS", default_value_t = 0, allow_negative_numbers = true)]
     pub workers: i64,
+
+    /// Connector calls (listing pages) a sync keeps in flight at once (at least 1).
+    #[arg(long = "concurrency", env = "BATON_CONCURRENCY", default_value_t = crate::sync::DEFAULT_CONCURRENCY,
+          value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
+    pub concurrency: usize,
 
     /// Grant this entitlement id (from the c1z at --file) to --grant-principal.
     #[arg(long = "grant-entitlement", env = "BATON_GRANT_ENTITLEMENT", requires_all = ["grant_principal", "grant_principal_type"],
@@ -134,6 +159,18 @@ impl SdkArgs {
                 return Err(ConfigError(format!("--c1z-temp-dir {}: no such directory; create it or drop the flag", dir.display())));
             }
         }
+        if !(1..=100).contains(&self.task_concurrency) {
+            return Err(ConfigError(format!("field task-concurrency: value must be between 1 and 100 but got {}", self.task_concurrency)));
+        }
+        if self.is_service() {
+            if self.is_provisioning() {
+                return Err(ConfigError("service mode (--client-id) cannot be combined with the one-shot provisioning flags".into()));
+            }
+            if self.client_secret.as_deref().unwrap_or("").is_empty() {
+                return Err(ConfigError("client-secret is required in service mode".into()));
+            }
+            return Ok(());
+        }
         match (&self.client_id, &self.client_secret) {
             (Some(id), None) if !id.is_empty() => return Err(ConfigError("client-secret is required in service mode".into())),
             (None, Some(s)) if !s.is_empty() => return Err(ConfigError("client-id is required in service mode".into())),
@@ -156,6 +193,11 @@ impl SdkArgs {
             return Ok(());
         }
         self.check_output_writable()
+    }
+
+    /// Whether service mode (a ConductorOne client id) was chosen.
+    pub fn is_service(&self) -> bool {
+        self.client_id.as_deref().is_some_and(|id| !id.is_empty())
     }
 
     /// Whether a one-shot provisioning mode was chosen.

@@ -8,15 +8,26 @@
 //! are direct for `S`. Propagation runs to a fixed point over a work list,
 //! so chains of any length and cycles both end: the set of grants and
 //! sources only grows and is finite.
+//!
+//! The work happens in the database: only the graph (edges and entitlement
+//! ids) is held in memory. Each step reads the source entitlement's grants a
+//! chunk at a time, looks up each holder's grant of the destination by index,
+//! and writes new and changed grants at once, in batched transactions.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
-
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
 
 use c1z::any;
 use c1z::v2::{grant_sources::GrantSource, Entitlement, Grant, GrantExpandable, GrantImmutable, GrantSources};
 use c1z::C1zFile;
 use prost::Message;
+use rusqlite::{params, OptionalExtension};
 use tracing::{info, warn};
+
+/// Source grants read from the database at a time.
+const READ_CHUNK: i64 = 500;
+
+/// Writes committed together.
+const WRITE_BATCH: usize = 5000;
 
 /// What expansion did.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -40,6 +51,12 @@ pub enum ExpansionError {
     Mismatch { grant: String, source_id: String, source_resource: String, principal: String },
 }
 
+impl From<rusqlite::Error> for ExpansionError {
+    fn from(e: rusqlite::Error) -> Self {
+        ExpansionError::File(c1z::Error::from(e))
+    }
+}
+
 #[derive(Debug, Clone)]
 struct Edge {
     shallow: bool,
@@ -47,53 +64,77 @@ struct Edge {
     types: Option<BTreeSet<String>>,
 }
 
-struct Slot {
-    grant: Grant,
-    is_new: bool,
-    dirty: bool,
-}
-
-#[derive(Default)]
-struct EntitlementGrants {
-    slots: Vec<Slot>,
-    by_principal: HashMap<(String, String), Vec<usize>>,
-}
-
 /// Expands the grants of one sync in place.
 pub fn expand_grants(file: &C1zFile, sync_id: &str) -> Result<ExpansionReport, ExpansionError> {
     let mut report = ExpansionReport::default();
+    let edges = load_edges(file, sync_id, &mut report)?;
+
+    let mut outgoing: HashMap<String, Vec<String>> = HashMap::new();
+    for (source, dest) in edges.keys() {
+        outgoing.entry(source.clone()).or_default().push(dest.clone());
+    }
+    // Rows above this id are grants that expansion created.
+    let first_new_row: i64 = file.conn().query_row("SELECT COALESCE(MAX(id), 0) FROM v1_grants", [], |r| r.get(0))?;
+    let mut writer = Writer::begin(file, sync_id, first_new_row)?;
+    let mut queue: VecDeque<(String, String)> = edges.keys().cloned().collect();
+    let mut queued: BTreeSet<(String, String)> = queue.iter().cloned().collect();
+    while let Some(key) = queue.pop_front() {
+        queued.remove(&key);
+        let (source, dest) = &key;
+        if propagate(&mut writer, source, dest, &edges[&key])? {
+            for next in outgoing.get(dest).into_iter().flatten() {
+                let next_key = (dest.clone(), next.clone());
+                if queued.insert(next_key.clone()) {
+                    queue.push_back(next_key);
+                }
+            }
+        }
+    }
+    writer.commit()?;
+    report.created = writer.created;
+    report.updated = writer.updated.len();
+    info!(created = report.created, updated = report.updated, "Expanded grants");
+    Ok(report)
+}
+
+/// Reads the entitlement graph from the expandable grants of a sync.
+fn load_edges(file: &C1zFile, sync_id: &str, report: &mut ExpansionReport) -> Result<BTreeMap<(String, String), Edge>, ExpansionError> {
     let mut edges: BTreeMap<(String, String), Edge> = BTreeMap::new();
-    let mut entitlements: HashMap<String, Option<Entitlement>> = HashMap::new();
-    let mut lookup = |id: &str| -> Result<Option<Entitlement>, ExpansionError> {
-        if let Some(found) = entitlements.get(id) {
+    // The resource each entitlement belongs to, `None` when the entitlement has no row.
+    let mut owners: HashMap<String, Option<(String, String)>> = HashMap::new();
+    let mut owner_of = |id: &str| -> Result<Option<(String, String)>, ExpansionError> {
+        if let Some(found) = owners.get(id) {
             return Ok(found.clone());
         }
-        let found = file.entitlement(sync_id, id)?;
-        entitlements.insert(id.to_string(), found.clone());
+        let found = file
+            .conn()
+            .query_row(
+                "SELECT resource_type_id, resource_id FROM v1_entitlements WHERE sync_id = ?1 AND external_id = ?2",
+                [sync_id, id],
+                |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)),
+            )
+            .optional()?;
+        owners.insert(id.to_string(), found.clone());
         Ok(found)
     };
 
-    let expandable: Vec<(String, String, String, String, Vec<u8>)> = {
-        let mut stmt = file.conn().prepare(
-            "SELECT external_id, entitlement_id, principal_resource_type_id, principal_resource_id, expansion FROM v1_grants \
-             WHERE sync_id = ?1 AND expansion IS NOT NULL AND needs_expansion = 1 ORDER BY id",
-        ).map_err(c1z::Error::from)?;
-        let rows = stmt
-            .query_map([sync_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))
-            .map_err(c1z::Error::from)?;
-        rows.collect::<Result<_, _>>().map_err(c1z::Error::from)?
-    };
+    let mut stmt = file.conn().prepare(
+        "SELECT external_id, entitlement_id, principal_resource_type_id, principal_resource_id, expansion FROM v1_grants \
+         WHERE sync_id = ?1 AND expansion IS NOT NULL AND needs_expansion = 1 ORDER BY id",
+    )?;
+    let mut rows = stmt.query([sync_id])?;
     let mut missing_destinations: BTreeSet<String> = BTreeSet::new();
-    for (grant_id, dest, ptype, pid, blob) in &expandable {
+    while let Some(row) = rows.next()? {
+        let (grant_id, dest, ptype, pid): (String, String, String, String) = (row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?);
+        let blob: Vec<u8> = row.get(4)?;
         let Ok(expansion) = GrantExpandable::decode(blob.as_slice()) else { continue };
         for source in expansion.entitlement_ids.iter().map(|s| s.trim()).filter(|s| !s.is_empty()) {
-            let Some(source_ent) = lookup(source)? else { continue };
-            let source_rid = source_ent.resource.as_ref().and_then(|r| r.id.clone()).unwrap_or_default();
-            if source_rid.resource_type != *ptype || source_rid.resource != *pid {
+            let Some((source_type, source_resource)) = owner_of(source)? else { continue };
+            if source_type != ptype || source_resource != pid {
                 return Err(ExpansionError::Mismatch {
                     grant: grant_id.clone(),
                     source_id: source.into(),
-                    source_resource: format!("{}:{}", source_rid.resource_type, source_rid.resource),
+                    source_resource: format!("{source_type}:{source_resource}"),
                     principal: format!("{ptype}:{pid}"),
                 });
             }
@@ -103,7 +144,7 @@ pub fn expand_grants(file: &C1zFile, sync_id: &str) -> Result<ExpansionReport, E
                 Some(expansion.resource_type_ids.iter().cloned().collect::<BTreeSet<_>>())
             };
             report.edges += 1;
-            if lookup(dest)?.is_none() {
+            if owner_of(&dest)?.is_none() {
                 missing_destinations.insert(dest.clone());
                 report.dropped_edges += 1;
                 continue;
@@ -131,142 +172,188 @@ pub fn expand_grants(file: &C1zFile, sync_id: &str) -> Result<ExpansionReport, E
             "grant expansion: some expandable grants point at entitlements that are not in this sync (for example AWS managed policies attached through Identity Center that IAM did not list); those grants are kept but not expanded"
         );
     }
+    Ok(edges)
+}
 
-    let mut outgoing: HashMap<String, Vec<String>> = HashMap::new();
-    for (source, dest) in edges.keys() {
-        outgoing.entry(source.clone()).or_default().push(dest.clone());
+/// Writes of one expansion, in transactions of [`WRITE_BATCH`] writes.
+struct Writer<'a> {
+    file: &'a C1zFile,
+    sync_id: &'a str,
+    first_new_row: i64,
+    pending: usize,
+    open: bool,
+    created: usize,
+    /// Row ids of grants from the connector whose sources changed.
+    updated: HashSet<i64>,
+}
+
+impl<'a> Writer<'a> {
+    fn begin(file: &'a C1zFile, sync_id: &'a str, first_new_row: i64) -> Result<Self, ExpansionError> {
+        file.conn().execute_batch("BEGIN")?;
+        Ok(Writer { file, sync_id, first_new_row, pending: 0, open: true, created: 0, updated: HashSet::new() })
     }
-    let mut grants: HashMap<String, EntitlementGrants> = HashMap::new();
-    let mut queue: VecDeque<(String, String)> = edges.keys().cloned().collect();
-    let mut queued: BTreeSet<(String, String)> = queue.iter().cloned().collect();
 
-    while let Some(key) = queue.pop_front() {
-        queued.remove(&key);
-        let (source, dest) = &key;
-        let edge = edges[&key].clone();
-        load(file, sync_id, &mut grants, source)?;
-        load(file, sync_id, &mut grants, dest)?;
-        let carried: Vec<(Grant, bool)> = grants[source]
-            .slots
-            .iter()
-            .filter_map(|slot| {
-                let principal = slot.grant.principal.as_ref()?.id.as_ref()?;
-                if let Some(types) = &edge.types {
-                    if !types.contains(&principal.resource_type) {
-                        return None;
-                    }
+    fn wrote(&mut self) -> Result<(), ExpansionError> {
+        self.pending += 1;
+        if self.pending >= WRITE_BATCH {
+            self.file.conn().execute_batch("COMMIT; BEGIN")?;
+            self.pending = 0;
+        }
+        Ok(())
+    }
+
+    fn commit(&mut self) -> Result<(), ExpansionError> {
+        if self.open {
+            self.file.conn().execute_batch("COMMIT")?;
+            self.open = false;
+        }
+        Ok(())
+    }
+
+    /// Grants of `entitlement` with row ids above `after`, in row order.
+    fn grants_after(&self, entitlement: &str, after: i64) -> Result<Vec<(i64, Grant)>, ExpansionError> {
+        let mut stmt = self
+            .file
+            .conn()
+            .prepare_cached("SELECT id, data FROM v1_grants WHERE entitlement_id = ?1 AND sync_id = ?2 AND id > ?3 ORDER BY id LIMIT ?4")?;
+        let rows = stmt.query_map(params![entitlement, self.sync_id, after, READ_CHUNK], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, Vec<u8>>(1)?)))?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (id, data) = row?;
+            // A row that does not decode is skipped, as a grant with no principal would be.
+            if let Ok(grant) = Grant::decode(data.as_slice()) {
+                out.push((id, grant));
+            } else {
+                out.push((id, Grant::default()));
+            }
+        }
+        Ok(out)
+    }
+
+    /// The grants of `entitlement` held by one principal.
+    fn holder_grants(&self, entitlement: &str, principal_type: &str, principal_id: &str) -> Result<Vec<(i64, Grant)>, ExpansionError> {
+        let mut stmt = self.file.conn().prepare_cached(
+            "SELECT id, data FROM v1_grants WHERE entitlement_id = ?1 AND principal_resource_type_id = ?2 AND principal_resource_id = ?3 \
+             AND sync_id = ?4 ORDER BY id",
+        )?;
+        let rows = stmt.query_map(params![entitlement, principal_type, principal_id, self.sync_id], |r| {
+            Ok((r.get::<_, i64>(0)?, r.get::<_, Vec<u8>>(1)?))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (id, data) = row?;
+            if let Ok(grant) = Grant::decode(data.as_slice()) {
+                out.push((id, grant));
+            }
+        }
+        Ok(out)
+    }
+
+    fn insert(&mut self, grant: &Grant) -> Result<(), ExpansionError> {
+        let ent_rid = grant.entitlement.as_ref().and_then(|e| e.resource.as_ref()).and_then(|r| r.id.clone()).unwrap_or_default();
+        let pid = grant.principal.as_ref().and_then(|p| p.id.clone()).unwrap_or_default();
+        let mut stmt = self.file.conn().prepare_cached(
+            "INSERT INTO v1_grants (resource_type_id, resource_id, entitlement_id, principal_resource_type_id, principal_resource_id, external_id, expansion, needs_expansion, data, sync_id, discovered_at) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, NULL, 0, ?7, ?8, ?9) ON CONFLICT (external_id, sync_id) DO UPDATE SET data = excluded.data",
+        )?;
+        stmt.execute(params![
+            ent_rid.resource_type,
+            ent_rid.resource,
+            grant.entitlement.as_ref().map(|e| e.id.as_str()).unwrap_or(""),
+            pid.resource_type,
+            pid.resource,
+            grant.id,
+            grant.encode_to_vec(),
+            self.sync_id,
+            c1z::timefmt::now()
+        ])?;
+        self.created += 1;
+        self.wrote()
+    }
+
+    fn update(&mut self, row_id: i64, grant: &Grant) -> Result<(), ExpansionError> {
+        let mut stmt = self.file.conn().prepare_cached("UPDATE v1_grants SET data = ?1 WHERE id = ?2")?;
+        stmt.execute(params![grant.encode_to_vec(), row_id])?;
+        if row_id <= self.first_new_row {
+            self.updated.insert(row_id);
+        }
+        self.wrote()
+    }
+}
+
+impl Drop for Writer<'_> {
+    fn drop(&mut self) {
+        if self.open {
+            let _ = self.file.conn().execute_batch("ROLLBACK");
+        }
+    }
+}
+
+/// Carries the holders of `source` along one edge to `dest`. Returns whether
+/// any grant of `dest` was created or changed.
+fn propagate(writer: &mut Writer<'_>, source: &str, dest: &str, edge: &Edge) -> Result<bool, ExpansionError> {
+    let dest_entitlement: Entitlement = writer.file.entitlement(writer.sync_id, dest)?.unwrap_or_default();
+    let mut changed = false;
+    let mut after = 0i64;
+    loop {
+        let chunk = writer.grants_after(source, after)?;
+        let full = chunk.len() as i64 == READ_CHUNK;
+        for (row_id, held) in chunk {
+            after = row_id;
+            let Some(principal) = held.principal.as_ref().and_then(|p| p.id.as_ref()) else { continue };
+            if let Some(types) = &edge.types {
+                if !types.contains(&principal.resource_type) {
+                    continue;
                 }
-                let sources = slot.grant.sources.as_ref();
-                let direct = sources.is_none_or(|s| s.is_empty() || s.contains_key(source));
-                (direct || !edge.shallow).then(|| (slot.grant.clone(), direct))
-            })
-            .collect();
-        let dest_entitlement = entitlements_cache_get(file, sync_id, dest)?;
-        let mut changed = false;
-        let target = grants.get_mut(dest).expect("loaded above");
-        for (held, direct) in carried {
-            let principal = held.principal.clone().unwrap_or_default();
-            let pid = principal.id.clone().unwrap_or_default();
-            let key = (pid.resource_type.clone(), pid.resource.clone());
-            match target.by_principal.get(&key) {
-                None => {
-                    let mut sources = GrantSources::default();
-                    sources.insert(source, GrantSource { is_direct: direct });
-                    let grant = Grant {
-                        entitlement: Some(dest_entitlement.clone()),
-                        principal: Some(principal),
-                        id: format!("{dest}:{}:{}", pid.resource_type, pid.resource),
-                        annotations: vec![any::pack(&GrantImmutable::default())],
-                        sources: Some(sources),
-                    };
-                    target.by_principal.insert(key, vec![target.slots.len()]);
-                    target.slots.push(Slot { grant, is_new: true, dirty: true });
+            }
+            let sources = held.sources.as_ref();
+            let direct = sources.is_none_or(|s| s.is_empty() || s.contains_key(source));
+            if !direct && edge.shallow {
+                continue;
+            }
+            let existing = writer.holder_grants(dest, &principal.resource_type, &principal.resource)?;
+            if existing.is_empty() {
+                let mut sources = GrantSources::default();
+                sources.insert(source, GrantSource { is_direct: direct });
+                let grant = Grant {
+                    entitlement: Some(dest_entitlement.clone()),
+                    principal: held.principal.clone(),
+                    id: format!("{dest}:{}:{}", principal.resource_type, principal.resource),
+                    annotations: vec![any::pack(&GrantImmutable::default())],
+                    sources: Some(sources),
+                };
+                writer.insert(&grant)?;
+                changed = true;
+                continue;
+            }
+            for (dest_row, mut grant) in existing {
+                let sources = grant.sources.get_or_insert_with(GrantSources::default);
+                let mut touched = false;
+                if sources.is_empty() {
+                    sources.insert(dest, GrantSource { is_direct: true });
+                    touched = true;
+                }
+                match sources.get_mut(source) {
+                    None => {
+                        sources.insert(source, GrantSource { is_direct: direct });
+                        touched = true;
+                    }
+                    Some(existing) if direct && !existing.is_direct => {
+                        existing.is_direct = true;
+                        touched = true;
+                    }
+                    Some(_) => {}
+                }
+                if touched {
+                    writer.update(dest_row, &grant)?;
                     changed = true;
                 }
-                Some(indexes) => {
-                    for &i in indexes {
-                        let slot = &mut target.slots[i];
-                        let sources = slot.grant.sources.get_or_insert_with(GrantSources::default);
-                        let mut touched = false;
-                        if sources.is_empty() {
-                            sources.insert(dest, GrantSource { is_direct: true });
-                            touched = true;
-                        }
-                        match sources.get_mut(source) {
-                            None => {
-                                sources.insert(source, GrantSource { is_direct: direct });
-                                touched = true;
-                            }
-                            Some(existing) if direct && !existing.is_direct => {
-                                existing.is_direct = true;
-                                touched = true;
-                            }
-                            Some(_) => {}
-                        }
-                        if touched {
-                            slot.dirty = true;
-                            changed = true;
-                        }
-                    }
-                }
             }
         }
-        if changed {
-            for next in outgoing.get(dest).into_iter().flatten() {
-                let next_key = (dest.clone(), next.clone());
-                if queued.insert(next_key.clone()) {
-                    queue.push_back(next_key);
-                }
-            }
+        if !full {
+            return Ok(changed);
         }
     }
-
-    let mut created = Vec::new();
-    let mut updated = Vec::new();
-    let mut keys: Vec<&String> = grants.keys().collect();
-    keys.sort();
-    for key in keys {
-        for slot in &grants[key].slots {
-            if slot.dirty {
-                if slot.is_new {
-                    created.push(slot.grant.clone());
-                } else {
-                    updated.push(slot.grant.clone());
-                }
-            }
-        }
-    }
-    report.created = created.len();
-    report.updated = updated.len();
-    file.put_expanded_grants(sync_id, &updated)?;
-    file.put_expanded_grants(sync_id, &created)?;
-    info!(created = report.created, updated = report.updated, "Expanded grants");
-    Ok(report)
-}
-
-fn entitlements_cache_get(file: &C1zFile, sync_id: &str, id: &str) -> Result<Entitlement, ExpansionError> {
-    Ok(file.entitlement(sync_id, id)?.unwrap_or_default())
-}
-
-fn load(file: &C1zFile, sync_id: &str, grants: &mut HashMap<String, EntitlementGrants>, entitlement: &str) -> Result<(), ExpansionError> {
-    if grants.contains_key(entitlement) {
-        return Ok(());
-    }
-    let mut state = EntitlementGrants::default();
-    let mut stmt = file
-        .conn()
-        .prepare_cached("SELECT data FROM v1_grants WHERE sync_id = ?1 AND entitlement_id = ?2 ORDER BY id")
-        .map_err(c1z::Error::from)?;
-    let rows = stmt.query_map([sync_id, entitlement], |r| r.get::<_, Vec<u8>>(0)).map_err(c1z::Error::from)?;
-    for data in rows {
-        let data = data.map_err(c1z::Error::from)?;
-        let Ok(grant) = Grant::decode(data.as_slice()) else { continue };
-        let pid = grant.principal.as_ref().and_then(|p| p.id.clone()).unwrap_or_default();
-        state.by_principal.entry((pid.resource_type, pid.resource)).or_default().push(state.slots.len());
-        state.slots.push(Slot { grant, is_new: false, dirty: false });
-    }
-    grants.insert(entitlement.to_string(), state);
-    Ok(())
 }
 
 #[cfg(test)]

@@ -8,6 +8,7 @@ pub mod cli;
 pub mod connector;
 pub mod expand;
 pub mod provision;
+pub mod service;
 pub mod sync;
 pub mod types;
 

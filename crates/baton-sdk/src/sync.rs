@@ -6,7 +6,7 @@
 //! expansion, end of sync, cleanup of old syncs, save. The c1z at the output
 //! path is replaced only when every phase succeeded.
 
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
 use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -18,6 +18,8 @@ use c1z::v2::{
     SkipEntitlementsAndGrants, SkipGrants,
 };
 use c1z::C1zFile;
+use futures_util::stream::{FuturesUnordered, StreamExt};
+use prost::Message;
 use tracing::{info, warn};
 
 use crate::connector::{Connector, ConnectorError, Page, ResourceSyncer};
@@ -39,9 +41,14 @@ pub struct SyncOptions {
     pub skip_cleanup: bool,
     /// Attempts per connector call when it fails with a retryable error.
     pub max_attempts: u32,
-    /// First retry delay; later retries wait longer.
+    /// First retry delay; each later retry waits about twice as long.
     pub retry_delay: Duration,
+    /// Connector calls in flight at once (0 is taken as 1).
+    pub concurrency: usize,
 }
+
+/// Connector calls in flight at once unless the caller chooses.
+pub const DEFAULT_CONCURRENCY: usize = 16;
 
 impl SyncOptions {
     /// Options with the defaults of the Go SDK and environment overrides.
@@ -51,6 +58,7 @@ impl SyncOptions {
             skip_cleanup: std::env::var("BATON_SKIP_CLEANUP").is_ok_and(|v| matches!(v.trim(), "1" | "true" | "TRUE" | "True")),
             max_attempts: 5,
             retry_delay: Duration::from_secs(1),
+            concurrency: DEFAULT_CONCURRENCY,
             ..Default::default()
         }
     }
@@ -112,9 +120,9 @@ pub async fn run_sync(connector: &dyn Connector, path: &Path, options: &SyncOpti
     let mut summary = SyncSummary { resource_types: types.len(), resources_by_type, ..Default::default() };
     if !options.skip_entitlements_and_grants {
         info!("Syncing entitlements...");
-        summary.entitlements = engine.sync_entitlements(&file, &sync_id).await?;
+        summary.entitlements = engine.sync_rows(&file, &sync_id, Phase::Entitlements).await?.0;
         info!("Syncing grants...");
-        let (grants, expandable) = engine.sync_grants(&file, &sync_id).await?;
+        let (grants, expandable) = engine.sync_rows(&file, &sync_id, Phase::Grants).await?;
         summary.grants = grants;
         file.set_supports_diff(&sync_id)?;
         if expandable {
@@ -137,11 +145,59 @@ pub async fn run_sync(connector: &dyn Connector, path: &Path, options: &SyncOpti
     Ok(summary)
 }
 
+/// Rows buffered before they are written in one transaction.
+const WRITE_BATCH: usize = 1000;
+
+/// Resources read from the database at a time in the entitlement and grant phases.
+const READ_CHUNK: usize = 256;
+
+/// Longest wait between two attempts of a connector call.
+const MAX_RETRY_WAIT: Duration = Duration::from_secs(30);
+
 struct Engine {
     syncers: Vec<Arc<dyn ResourceSyncer>>,
     by_type: HashMap<String, (Arc<dyn ResourceSyncer>, ResourceType)>,
     max_attempts: u32,
     retry_delay: Duration,
+    concurrency: usize,
+}
+
+/// One listing in progress: what is listed (a parent for resources, a
+/// resource for entitlements and grants) and the page to fetch next.
+struct Listing<S> {
+    type_id: String,
+    subject: S,
+    token: String,
+    guard: TokenGuard,
+    count: usize,
+}
+
+impl<S> Listing<S> {
+    fn new(type_id: String, subject: S) -> Self {
+        Listing { type_id, subject, token: String::new(), guard: TokenGuard::default(), count: 0 }
+    }
+}
+
+/// The entitlement and grant phases, which both list per resource.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    Entitlements,
+    Grants,
+}
+
+impl Phase {
+    fn name(self) -> &'static str {
+        match self {
+            Phase::Entitlements => "listing entitlements",
+            Phase::Grants => "listing grants",
+        }
+    }
+}
+
+/// One page of a per-resource listing.
+enum Rows {
+    Entitlements(Vec<Entitlement>),
+    Grants(Vec<Grant>),
 }
 
 impl Engine {
@@ -158,9 +214,18 @@ impl Engine {
             .filter(|s| options.resource_types.is_empty() || options.resource_types.contains(&s.resource_type().id))
             .collect();
         let by_type = syncers.iter().map(|s| (s.resource_type().id, (s.clone(), s.resource_type()))).collect();
-        Ok(Engine { syncers, by_type, max_attempts: options.max_attempts.max(1), retry_delay: options.retry_delay })
+        Ok(Engine {
+            syncers,
+            by_type,
+            max_attempts: options.max_attempts.max(1),
+            retry_delay: options.retry_delay,
+            concurrency: options.concurrency.max(1),
+        })
     }
 
+    /// Calls the connector, retrying retryable errors with exponential
+    /// backoff and jitter: the n-th retry waits a random time between half
+    /// and all of `retry_delay * 2^(n-1)`, at most 30 s.
     async fn call<T, F, Fut>(&self, phase: &'static str, rt: &str, mut f: F) -> Result<Page<T>, SyncError>
     where
         F: FnMut() -> Fut,
@@ -171,7 +236,8 @@ impl Engine {
             match f().await {
                 Ok(page) => return Ok(page),
                 Err(e) if e.is_retryable() && attempt < self.max_attempts => {
-                    let wait = (self.retry_delay * attempt).min(Duration::from_secs(60));
+                    let backoff = self.retry_delay.saturating_mul(1 << (attempt - 1).min(16)).min(MAX_RETRY_WAIT);
+                    let wait = backoff.mul_f64(rand::Rng::gen_range(&mut rand::thread_rng(), 0.5..=1.0));
                     warn!(resource_type = rt, phase, attempt, wait_ms = wait.as_millis() as u64, error = %e, "retrying after a transient error");
                     tokio::time::sleep(wait).await;
                     attempt += 1;
@@ -181,62 +247,78 @@ impl Engine {
         }
     }
 
+    async fn fetch_resources(&self, listing: Listing<Option<ResourceId>>) -> (Listing<Option<ResourceId>>, Result<Page<Resource>, SyncError>) {
+        let syncer = self.by_type[&listing.type_id].0.clone();
+        let result = self.call("listing resources", &listing.type_id, || syncer.list(listing.subject.as_ref(), &listing.token)).await;
+        (listing, result)
+    }
+
+    /// Lists every resource type, then the children that resources announce
+    /// with `ChildResourceType`, with up to `concurrency` pages in flight.
+    /// Pages of one listing follow each other; different listings overlap.
     async fn sync_resources(&self, file: &C1zFile, sync_id: &str) -> Result<Vec<(String, usize)>, SyncError> {
-        let mut queue: std::collections::VecDeque<(String, Option<ResourceId>)> =
-            self.syncers.iter().map(|s| (s.resource_type().id, None)).collect();
+        let mut waiting: VecDeque<Listing<Option<ResourceId>>> =
+            self.syncers.iter().map(|s| Listing::new(s.resource_type().id, None)).collect();
+        let mut running = FuturesUnordered::new();
         let mut listed: HashSet<(String, String, String)> = HashSet::new();
         let mut counts: Vec<(String, usize)> = self.syncers.iter().map(|s| (s.resource_type().id, 0)).collect();
-        while let Some((type_id, parent)) = queue.pop_front() {
-            let (syncer, rt) = &self.by_type[&type_id];
-            let trait_name = required_trait(rt);
-            let mut guard = TokenGuard::default();
-            let mut token = String::new();
-            let mut listed_here = 0usize;
-            loop {
-                let page = self.call("listing resources", &type_id, || syncer.list(parent.as_ref(), &token)).await?;
-                let mut resources = Vec::with_capacity(page.items.len());
-                for mut resource in page.items {
-                    let Some(id) = resource.id.as_ref() else { continue };
-                    if id.resource.is_empty() || id.resource_type != type_id {
-                        warn!(resource_type = %type_id, "dropping a resource with no id or the wrong type");
+        let mut buffer: Vec<Resource> = Vec::new();
+        loop {
+            while running.len() < self.concurrency {
+                let Some(listing) = waiting.pop_front() else { break };
+                running.push(self.fetch_resources(listing));
+            }
+            let Some((mut listing, page)) = running.next().await else { break };
+            let page = page?;
+            let type_id = listing.type_id.clone();
+            let trait_name = required_trait(&self.by_type[&type_id].1);
+            for mut resource in page.items {
+                let Some(id) = resource.id.as_ref() else { continue };
+                if id.resource.is_empty() || id.resource_type != type_id {
+                    warn!(resource_type = %type_id, "dropping a resource with no id or the wrong type");
+                    continue;
+                }
+                if let Some(name) = trait_name {
+                    if !resource.annotations.iter().any(|a| a.type_url.ends_with(name)) {
+                        return Err(SyncError::MissingTrait {
+                            resource_type: type_id.clone(),
+                            resource: id.resource.clone(),
+                            trait_name: name.rsplit('.').next().unwrap_or(name).into(),
+                        });
+                    }
+                }
+                fill_status_from_user_trait(&mut resource);
+                for child in any::find_all::<ChildResourceType>(&resource.annotations) {
+                    if !self.by_type.contains_key(&child.resource_type_id) {
                         continue;
                     }
-                    if let Some(name) = trait_name {
-                        if !resource.annotations.iter().any(|a| a.type_url.ends_with(name)) {
-                            return Err(SyncError::MissingTrait {
-                                resource_type: type_id.clone(),
-                                resource: id.resource.clone(),
-                                trait_name: name.rsplit('.').next().unwrap_or(name).into(),
-                            });
-                        }
+                    let id = resource.id.clone().unwrap_or_default();
+                    if listed.insert((child.resource_type_id.clone(), id.resource_type.clone(), id.resource.clone())) {
+                        waiting.push_back(Listing::new(child.resource_type_id.clone(), Some(id)));
                     }
-                    fill_status_from_user_trait(&mut resource);
-                    for child in any::find_all::<ChildResourceType>(&resource.annotations) {
-                        if !self.by_type.contains_key(&child.resource_type_id) {
-                            continue;
-                        }
-                        let id = resource.id.clone().unwrap_or_default();
-                        if listed.insert((child.resource_type_id.clone(), id.resource_type.clone(), id.resource.clone())) {
-                            queue.push_back((child.resource_type_id.clone(), Some(id)));
-                        }
-                    }
-                    resources.push(resource);
                 }
-                listed_here += resources.len();
-                file.put_resources(sync_id, &resources)?;
-                if page.next_token.is_empty() {
-                    break;
-                }
-                guard.check("listing resources", &type_id, &page.next_token)?;
-                token = page.next_token;
+                listing.count += 1;
+                buffer.push(resource);
             }
-            if let Some(entry) = counts.iter_mut().find(|(t, _)| *t == type_id) {
-                entry.1 += listed_here;
+            if buffer.len() >= WRITE_BATCH {
+                file.put_resources(sync_id, &buffer)?;
+                buffer.clear();
             }
-            match &parent {
-                None => info!(resource_type = %type_id, count = listed_here, "Synced resources"),
-                Some(p) => tracing::debug!(resource_type = %type_id, parent = %format!("{}:{}", p.resource_type, p.resource), count = listed_here, "Synced child resources"),
+            if !page.next_token.is_empty() {
+                listing.guard.check("listing resources", &type_id, &page.next_token)?;
+                listing.token = page.next_token;
+                // Finish started listings first, so fewer of them are open at once.
+                waiting.push_front(listing);
+                continue;
             }
+            bump(&mut counts, &type_id, listing.count);
+            if let Some(p) = &listing.subject {
+                tracing::debug!(resource_type = %type_id, parent = %format!("{}:{}", p.resource_type, p.resource), count = listing.count, "Synced child resources");
+            }
+        }
+        file.put_resources(sync_id, &buffer)?;
+        for (type_id, count) in &counts {
+            info!(resource_type = %type_id, count, "Synced resources");
         }
         Ok(counts)
     }
@@ -247,79 +329,106 @@ impl Engine {
         (all || any::contains::<SkipEntitlements>(&rt.annotations), all)
     }
 
-    async fn sync_entitlements(&self, file: &C1zFile, sync_id: &str) -> Result<usize, SyncError> {
-        let mut total = 0;
-        let mut per_type: Vec<(String, usize)> = Vec::new();
-        for resource in file.resources(sync_id)? {
-            let type_id = resource.id.as_ref().map(|i| i.resource_type.clone()).unwrap_or_default();
-            let Some((syncer, _)) = self.by_type.get(&type_id) else { continue };
-            let (skip_type, _) = self.type_skips(&type_id);
-            if skip_type
-                || any::contains::<SkipEntitlementsAndGrants>(&resource.annotations)
-                || any::contains::<SkipEntitlements>(&resource.annotations)
-            {
-                continue;
-            }
-            let mut guard = TokenGuard::default();
-            let mut token = String::new();
-            loop {
-                let page = self.call("listing entitlements", &type_id, || syncer.entitlements(&resource, &token)).await?;
-                let kept: Vec<Entitlement> = page
-                    .items
-                    .into_iter()
-                    .filter(|e| {
-                        let t = e.resource.as_ref().and_then(|r| r.id.as_ref()).map(|i| i.resource_type.as_str()).unwrap_or("");
-                        self.by_type.contains_key(t)
-                    })
-                    .collect();
-                total += kept.len();
-                bump(&mut per_type, &type_id, kept.len());
-                file.put_entitlements(sync_id, &kept)?;
-                if page.next_token.is_empty() {
-                    break;
-                }
-                guard.check("listing entitlements", &type_id, &page.next_token)?;
-                token = page.next_token;
-            }
+    /// The listing of `phase` for a resource, unless its type or the
+    /// resource itself opts out of that phase.
+    fn listing_for(&self, phase: Phase, resource: Resource) -> Option<Listing<Resource>> {
+        let type_id = resource.id.as_ref().map(|i| i.resource_type.clone()).unwrap_or_default();
+        if !self.by_type.contains_key(&type_id) {
+            return None;
         }
-        for (type_id, count) in per_type {
-            info!(resource_type = %type_id, count, "Synced entitlements");
-        }
-        Ok(total)
+        let (skip_entitlements, skip_all) = self.type_skips(&type_id);
+        let skipped = match phase {
+            Phase::Entitlements => skip_entitlements || any::contains::<SkipEntitlements>(&resource.annotations),
+            Phase::Grants => skip_all || any::contains::<SkipGrants>(&resource.annotations),
+        } || any::contains::<SkipEntitlementsAndGrants>(&resource.annotations);
+        (!skipped).then(|| Listing::new(type_id, resource))
     }
 
-    async fn sync_grants(&self, file: &C1zFile, sync_id: &str) -> Result<(usize, bool), SyncError> {
-        let mut total = 0;
-        let mut expandable = false;
+    async fn fetch_rows(&self, phase: Phase, listing: Listing<Resource>) -> (Listing<Resource>, Result<(Rows, String), SyncError>) {
+        let syncer = self.by_type[&listing.type_id].0.clone();
+        let (resource, token) = (&listing.subject, &listing.token);
+        let result = match phase {
+            Phase::Entitlements => self
+                .call(phase.name(), &listing.type_id, || syncer.entitlements(resource, token))
+                .await
+                .map(|page| (Rows::Entitlements(page.items), page.next_token)),
+            Phase::Grants => self
+                .call(phase.name(), &listing.type_id, || syncer.grants(resource, token))
+                .await
+                .map(|page| (Rows::Grants(page.items), page.next_token)),
+        };
+        (listing, result)
+    }
+
+    /// Lists the entitlements or grants of every synced resource, reading
+    /// the resources from the database a chunk at a time, with up to
+    /// `concurrency` pages in flight. Returns the rows written and whether
+    /// any grant is expandable.
+    async fn sync_rows(&self, file: &C1zFile, sync_id: &str, phase: Phase) -> Result<(usize, bool), SyncError> {
+        let mut after = 0i64;
+        let mut exhausted = false;
+        let mut waiting: VecDeque<Listing<Resource>> = VecDeque::new();
+        let mut running = FuturesUnordered::new();
+        let mut entitlements: Vec<Entitlement> = Vec::new();
+        let mut grants: Vec<Grant> = Vec::new();
+        let (mut total, mut expandable) = (0usize, false);
         let mut per_type: Vec<(String, usize)> = Vec::new();
-        for resource in file.resources(sync_id)? {
-            let type_id = resource.id.as_ref().map(|i| i.resource_type.clone()).unwrap_or_default();
-            let Some((syncer, _)) = self.by_type.get(&type_id) else { continue };
-            let (_, skip_all) = self.type_skips(&type_id);
-            if skip_all
-                || any::contains::<SkipEntitlementsAndGrants>(&resource.annotations)
-                || any::contains::<SkipGrants>(&resource.annotations)
-            {
-                continue;
-            }
-            let mut guard = TokenGuard::default();
-            let mut token = String::new();
-            loop {
-                let page = self.call("listing grants", &type_id, || syncer.grants(&resource, &token)).await?;
-                let kept: Vec<Grant> = page.items.into_iter().filter(|g| self.grant_in_scope(g)).collect();
-                expandable |= kept.iter().any(|g| any::contains::<GrantExpandable>(&g.annotations));
-                total += kept.len();
-                bump(&mut per_type, &type_id, kept.len());
-                file.put_grants(sync_id, &kept)?;
-                if page.next_token.is_empty() {
-                    break;
+        loop {
+            while running.len() < self.concurrency {
+                if waiting.is_empty() && !exhausted {
+                    let chunk = resources_after(file, sync_id, after, READ_CHUNK)?;
+                    exhausted = chunk.len() < READ_CHUNK;
+                    for (row_id, resource) in chunk {
+                        after = row_id;
+                        waiting.extend(self.listing_for(phase, resource));
+                    }
+                    continue;
                 }
-                guard.check("listing grants", &type_id, &page.next_token)?;
-                token = page.next_token;
+                let Some(listing) = waiting.pop_front() else { break };
+                running.push(self.fetch_rows(phase, listing));
+            }
+            let Some((mut listing, result)) = running.next().await else { break };
+            let (rows, next_token) = result?;
+            let kept = match rows {
+                Rows::Entitlements(items) => {
+                    let before = entitlements.len();
+                    entitlements.extend(items.into_iter().filter(|e| {
+                        let t = e.resource.as_ref().and_then(|r| r.id.as_ref()).map(|i| i.resource_type.as_str()).unwrap_or("");
+                        self.by_type.contains_key(t)
+                    }));
+                    entitlements.len() - before
+                }
+                Rows::Grants(items) => {
+                    let before = grants.len();
+                    grants.extend(items.into_iter().filter(|g| self.grant_in_scope(g)));
+                    expandable |= grants[before..].iter().any(|g| any::contains::<GrantExpandable>(&g.annotations));
+                    grants.len() - before
+                }
+            };
+            total += kept;
+            bump(&mut per_type, &listing.type_id, kept);
+            if entitlements.len() >= WRITE_BATCH {
+                file.put_entitlements(sync_id, &entitlements)?;
+                entitlements.clear();
+            }
+            if grants.len() >= WRITE_BATCH {
+                file.put_grants(sync_id, &grants)?;
+                grants.clear();
+            }
+            if !next_token.is_empty() {
+                listing.guard.check(phase.name(), &listing.type_id, &next_token)?;
+                listing.token = next_token;
+                waiting.push_front(listing);
             }
         }
+        file.put_entitlements(sync_id, &entitlements)?;
+        file.put_grants(sync_id, &grants)?;
+        let what = match phase {
+            Phase::Entitlements => "Synced entitlements",
+            Phase::Grants => "Synced grants",
+        };
         for (type_id, count) in per_type {
-            info!(resource_type = %type_id, count, "Synced grants");
+            info!(resource_type = %type_id, count, "{what}");
         }
         Ok((total, expandable))
     }
@@ -356,6 +465,24 @@ fn fill_status_from_user_trait(resource: &mut Resource) {
             resource.status = Some(c1z::v2::Status { status: status.status, details: status.details });
         }
     }
+}
+
+/// Up to `limit` resources of a sync with row ids above `after`, in row order.
+fn resources_after(file: &C1zFile, sync_id: &str, after: i64, limit: usize) -> Result<Vec<(i64, Resource)>, SyncError> {
+    let mut stmt = file
+        .conn()
+        .prepare_cached("SELECT id, external_id, data FROM v1_resources WHERE sync_id = ?1 AND id > ?2 ORDER BY id LIMIT ?3")
+        .map_err(c1z::Error::from)?;
+    let mut rows = stmt.query(rusqlite::params![sync_id, after, limit as i64]).map_err(c1z::Error::from)?;
+    let mut out = Vec::with_capacity(limit);
+    while let Some(row) = rows.next().map_err(c1z::Error::from)? {
+        let row_id: i64 = row.get(0).map_err(c1z::Error::from)?;
+        let key: String = row.get(1).map_err(c1z::Error::from)?;
+        let data: Vec<u8> = row.get(2).map_err(c1z::Error::from)?;
+        let resource = Resource::decode(data.as_slice()).map_err(|source| c1z::Error::Decode { table: "v1_resources", id: key, source })?;
+        out.push((row_id, resource));
+    }
+    Ok(out)
 }
 
 /// Detects a listing that hands back a page token it already gave.

@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod moto;
+pub mod c1_server;
 pub mod proxy;
 pub mod scim;
 pub mod seed;

@@ -43,6 +43,8 @@ pub struct Rules {
     pub conditional: Vec<(String, String, String, Fault)>,
     /// Members added to the JSON body of requests, by action.
     pub json_params: HashMap<String, Vec<(String, serde_json::Value)>>,
+    /// A fixed wait before each forwarded call, like a network round trip.
+    pub delay: Option<std::time::Duration>,
     /// Free-form response rewrites.
     pub rewrites: Vec<Rewrite>,
     /// Every call seen, in order.
@@ -88,6 +90,10 @@ impl Proxy {
 
     pub fn endpoint(&self) -> String {
         format!("http://127.0.0.1:{}", self.port)
+    }
+
+    pub fn set_delay(&self, delay: std::time::Duration) {
+        self.rules.lock().unwrap().delay = Some(delay);
     }
 
     pub fn set_page_size(&self, size: usize) {
@@ -262,6 +268,10 @@ fn handle(stream: TcpStream, upstream: u16, rules: &Mutex<Rules>) -> std::io::Re
                 body = serde_json::Value::Object(map).to_string().into_bytes();
             }
         }
+    }
+    let delay = rules.lock().unwrap().delay;
+    if let Some(delay) = delay {
+        std::thread::sleep(delay);
     }
     let (status, headers, response) = forward(upstream, &request, &body)?;
     let mut text = String::from_utf8_lossy(&response).into_owned();
