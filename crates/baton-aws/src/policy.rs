@@ -44,7 +44,7 @@ fn is_read(action: &str) -> bool {
     ["List", "Get", "Describe"].iter().any(|p| name.starts_with(p))
 }
 
-/// The permissions policy and the trust policy, as JSON documents.
+/// Builds the permissions policy and the trust policy as JSON documents.
 pub fn documents(args: &PolicyArgs) -> Value {
     let orgs = args.orgs || args.sso || args.cross_account;
     let mut types = vec![rt::IAM_USER, rt::ROLE, rt::GROUP, rt::IAM_POLICY, rt::INLINE_POLICY];

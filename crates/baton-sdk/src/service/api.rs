@@ -83,7 +83,7 @@ impl Api {
         Ok(Api { token_url: format!("https://{api_host}/auth/v1/token"), credentials, host_id, http, channel, token: Mutex::new(None) })
     }
 
-    /// The `authorization` header value, from the cache until 10 s before it expires.
+    /// Returns the `authorization` header value, cached until 10 s before the token expires.
     async fn authorization(&self) -> Result<String, ServiceError> {
         let mut cached = self.token.lock().await;
         if let Some(token) = cached.as_ref().filter(|t| Instant::now() < t.refresh_at) {

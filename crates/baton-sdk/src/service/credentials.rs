@@ -79,7 +79,7 @@ impl ClientCredentials {
         Ok(ClientCredentials { client_id: client_id.into(), client_name: client_name.into(), tenant_host: tenant_host.into(), key, kid: jwk.kid })
     }
 
-    /// The signed client assertion for a token request made at `now` (Unix seconds).
+    /// Signs the client assertion for a token request made at `now` (Unix seconds).
     pub fn assertion(&self, now: i64) -> String {
         let mut nonce = [0u8; 16];
         rand::thread_rng().fill_bytes(&mut nonce);
@@ -106,7 +106,7 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// A client secret for a fresh Ed25519 key, in ConductorOne's format (for tests and local servers).
+/// Encodes an Ed25519 key as a client secret in ConductorOne's format (for tests and local servers).
 pub fn make_client_secret(key: &SigningKey) -> String {
     let jwk = serde_json::json!({
         "kty": "OKP",

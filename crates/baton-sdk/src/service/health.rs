@@ -14,7 +14,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tracing::{info, warn};
 
-/// What the health endpoints report.
+/// State behind the health endpoints.
 #[derive(Debug, Default)]
 pub struct HealthState {
     pub ready: AtomicBool,

@@ -23,7 +23,7 @@ use crate::sync::{run_sync, SyncOptions};
 
 use baton::task::TaskType;
 
-/// How the service runs.
+/// Settings of the service loop.
 #[derive(Debug, Clone)]
 pub struct ServiceOptions {
     /// Tasks worked at once.
@@ -34,7 +34,7 @@ pub struct ServiceOptions {
     pub provisioning: bool,
     /// Options of every full sync.
     pub sync: SyncOptions,
-    /// Where sync files are written before upload.
+    /// Directory for sync files before upload (default: the system temporary directory).
     pub temp_dir: Option<PathBuf>,
     /// The connector's name and version for Hello.
     pub package: String,
@@ -473,7 +473,7 @@ fn task_name(task: Option<&TaskType>) -> &'static str {
     }
 }
 
-/// How a task failed.
+/// Failure of a task, as reported to ConductorOne.
 #[derive(Debug)]
 enum TaskError {
     Connector(ConnectorError),
