@@ -230,6 +230,11 @@ impl AwsConnector {
         AwsConnector { ctx, types }
     }
 
+    /// The AWS configurations the connector was built from.
+    pub fn configs(&self) -> &AwsConfigs {
+        &self.ctx.configs
+    }
+
     /// The resource type ids this configuration syncs.
     pub fn resource_type_ids(&self) -> &[&'static str] {
         &self.types

@@ -139,12 +139,12 @@ async fn serve(cli: &Cli, connector: AwsConnector) -> ExitCode {
     if let Err(e) = connector.validate().await {
         tracing::error!(error = %e, "the AWS set-up check failed; tasks will report it until it is fixed");
     }
-    let ctx = connector.ctx().clone();
-    let provisioner: Option<Arc<dyn baton_sdk::provision::Provisioner>> = if cli.sdk.provisioning {
-        Some(Arc::new(AwsProvisioner::new(ctx, assignment_limits(&cli.aws))))
-    } else {
-        None
-    };
+    let factory = Arc::new(Factory {
+        args: cli.aws.clone(),
+        configs: connector.configs().clone(),
+        sync_resource_types: cli.sdk.sync_resource_types.clone(),
+        provisioning: cli.sdk.provisioning,
+    });
     let metadata = baton_aws::schema::metadata();
     let mut sync = SyncOptions::from_env();
     sync.resource_types = cli.sdk.sync_resource_types.clone();
@@ -161,8 +161,7 @@ async fn serve(cli: &Cli, connector: AwsConnector) -> ExitCode {
     };
     let service = Arc::new(runner::Service {
         api,
-        connector: Arc::new(connector),
-        provisioner,
+        factory,
         metadata,
         options,
         health: state,
@@ -179,6 +178,24 @@ async fn serve(cli: &Cli, connector: AwsConnector) -> ExitCode {
     match service.run(stopped).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => fail(e),
+    }
+}
+
+/// Builds a fresh connector for each service task.
+struct Factory {
+    args: baton_aws::config::AwsArgs,
+    configs: baton_aws::client::AwsConfigs,
+    sync_resource_types: Vec<String>,
+    provisioning: bool,
+}
+
+impl baton_sdk::service::runner::ConnectorFactory for Factory {
+    fn build(&self) -> (Arc<dyn Connector>, Option<Arc<dyn baton_sdk::provision::Provisioner>>) {
+        let connector = AwsConnector::new(self.args.clone(), self.configs.clone(), &self.sync_resource_types);
+        let provisioner: Option<Arc<dyn baton_sdk::provision::Provisioner>> = self
+            .provisioning
+            .then(|| Arc::new(AwsProvisioner::new(connector.ctx().clone(), assignment_limits(&self.args))) as Arc<dyn baton_sdk::provision::Provisioner>);
+        (Arc::new(connector), provisioner)
     }
 }
 

@@ -112,6 +112,33 @@ async fn full_sync_task_uploads_a_readable_c1z() {
     assert!(!log.contains(c1_server::TOKEN), "the access token is never logged");
 }
 
+fn users_in(bytes: &[u8]) -> usize {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("upload.c1z");
+    std::fs::write(&path, bytes).unwrap();
+    let file = c1z::C1zFile::open_read(&path).unwrap();
+    let sync = file.view_sync(None).unwrap();
+    file.resources(&sync.sync_id).unwrap().into_iter().filter(|r| r.id.as_ref().unwrap().resource_type == "iam_user").count()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn second_sync_sees_changes_made_after_the_first() {
+    let moto = Moto::start();
+    seed_iam(&moto.endpoint(), 0).await;
+    let server = c1_server::start().await;
+    server.state.lock().unwrap().tasks.push_back(sync_task("first"));
+    let child = daemon(&server, &moto.endpoint(), &[]);
+    server.wait_for("the first sync", Duration::from_secs(60), |s| s.finished.iter().any(|f| f.task_id == "first"));
+    aws_sdk_iam::Client::new(&sdk_config(&moto.endpoint()).await).create_user().user_name("late-joiner").send().await.unwrap();
+    server.state.lock().unwrap().tasks.push_back(sync_task("second"));
+    server.wait_for("the second sync", Duration::from_secs(60), |s| s.finished.iter().any(|f| f.task_id == "second"));
+    stop(child);
+    let state = server.state.lock().unwrap();
+    let upload = |id: &str| state.uploads.iter().find(|(t, _, _)| t == id).map(|(_, b, _)| b.clone()).unwrap();
+    assert_eq!(users_in(&upload("first")), 4);
+    assert_eq!(users_in(&upload("second")), 5, "no snapshot of the first sync is reused");
+}
+
 fn grant_task(id: &str) -> baton::Task {
     let group = arn("group", "Admins");
     let entitlement = Entitlement {

@@ -41,11 +41,16 @@ pub struct ServiceOptions {
     pub version: String,
 }
 
+/// Builds a fresh connector (and its provisioners) for each task, so that
+/// no cache or snapshot of one sync leaks into the next.
+pub trait ConnectorFactory: Send + Sync {
+    fn build(&self) -> (Arc<dyn Connector>, Option<Arc<dyn Provisioner>>);
+}
+
 /// Everything a task handler needs.
 pub struct Service {
     pub api: Arc<Api>,
-    pub connector: Arc<dyn Connector>,
-    pub provisioner: Option<Arc<dyn Provisioner>>,
+    pub factory: Arc<dyn ConnectorFactory>,
     pub metadata: ConnectorMetadata,
     pub options: ServiceOptions,
     pub health: Arc<HealthState>,
@@ -319,7 +324,7 @@ impl Service {
         }
         // The sync writes through a SQLite connection, which cannot move
         // between threads, so it runs on a blocking thread of its own.
-        let connector = self.connector.clone();
+        let (connector, _) = self.factory.build();
         let skip = self.options.skip_full_sync;
         let sync_path = path.clone();
         let handle = tokio::runtime::Handle::current();
@@ -375,10 +380,11 @@ impl Service {
         Ok(())
     }
 
-    fn provisioner(&self) -> Result<&Arc<dyn Provisioner>, TaskError> {
-        self.provisioner
-            .as_ref()
-            .ok_or_else(|| TaskError::Connector(ConnectorError::new(ErrorKind::Unimplemented, "this connector has no provisioners")))
+    /// A fresh, checked connector's provisioners for one task.
+    async fn provisioner(&self) -> Result<Arc<dyn Provisioner>, TaskError> {
+        let (connector, provisioner) = self.factory.build();
+        connector.validate().await.map_err(TaskError::Connector)?;
+        provisioner.ok_or_else(|| TaskError::Connector(ConnectorError::new(ErrorKind::Unimplemented, "this connector has no provisioners")))
     }
 
     async fn grant(&self, task: baton::task::GrantTask) -> Result<Option<Any>, TaskError> {
@@ -386,7 +392,7 @@ impl Service {
             return Err(TaskError::Connector(ConnectorError::invalid("malformed grant task")));
         };
         let resource_type = entitlement.resource.as_ref().and_then(|r| r.id.as_ref()).map(|i| i.resource_type.clone()).unwrap_or_default();
-        let manager = self.provisioner()?.grant_manager(&resource_type).ok_or_else(|| {
+        let manager = self.provisioner().await?.grant_manager(&resource_type).ok_or_else(|| {
             TaskError::Connector(ConnectorError::new(ErrorKind::Unimplemented, format!("resource type {resource_type} does not have provisioner configured")))
         })?;
         let change = manager.grant(&principal, &entitlement).await.map_err(TaskError::Connector)?;
@@ -403,7 +409,7 @@ impl Service {
         };
         let resource_type =
             grant.entitlement.as_ref().and_then(|e| e.resource.as_ref()).and_then(|r| r.id.as_ref()).map(|i| i.resource_type.clone()).unwrap_or_default();
-        let manager = self.provisioner()?.grant_manager(&resource_type).ok_or_else(|| {
+        let manager = self.provisioner().await?.grant_manager(&resource_type).ok_or_else(|| {
             TaskError::Connector(ConnectorError::new(ErrorKind::Unimplemented, format!("resource type {resource_type} does not have provisioner configured")))
         })?;
         let change = manager.revoke(&grant).await.map_err(TaskError::Connector)?;
@@ -419,7 +425,7 @@ impl Service {
             return Err(TaskError::Connector(ConnectorError::invalid("malformed create account task")));
         };
         let resource_type = if task.resource_type_id.is_empty() { "iam_user".to_string() } else { task.resource_type_id.clone() };
-        let manager = self.provisioner()?.account_manager(&resource_type).ok_or_else(|| {
+        let manager = self.provisioner().await?.account_manager(&resource_type).ok_or_else(|| {
             TaskError::Connector(ConnectorError::new(ErrorKind::Unimplemented, format!("resource type {resource_type} does not support account creation")))
         })?;
         let account = AccountInfo {
@@ -442,7 +448,7 @@ impl Service {
         let Some(resource) = task.resource_id else {
             return Err(TaskError::Connector(ConnectorError::invalid("malformed delete resource task")));
         };
-        let deleter = self.provisioner()?.resource_deleter(&resource.resource_type).ok_or_else(|| {
+        let deleter = self.provisioner().await?.resource_deleter(&resource.resource_type).ok_or_else(|| {
             TaskError::Connector(ConnectorError::new(ErrorKind::Unimplemented, format!("resource type {} cannot be deleted", resource.resource_type)))
         })?;
         let change = deleter.delete(&resource, task.parent_resource_id.as_ref()).await.map_err(TaskError::Connector)?;
