@@ -347,6 +347,17 @@ impl Connector for AwsConnector {
             .collect()
     }
 
+    /// Logs, per optional call that AWS denied, how often it was denied and
+    /// that its data is missing from the sync.
+    fn report(&self) {
+        let denied = self.ctx.warned.lock().expect("warning counter").clone();
+        let mut denied: Vec<(String, u64)> = denied.into_iter().filter(|(key, _)| key.contains(':')).collect();
+        denied.sort();
+        for (operation, count) in denied {
+            warn!(operation = %operation, count, "access was denied for this call; the data it reads is missing from this sync");
+        }
+    }
+
     /// Confirms the credentials work (sts:GetCallerIdentity), that
     /// Organizations can be read from this account, and finds the Identity
     /// Center instance, before anything is written.

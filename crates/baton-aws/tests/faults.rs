@@ -11,7 +11,7 @@ use std::time::Duration;
 use c1z::C1zFile;
 use support::moto::Moto;
 use support::proxy::Proxy;
-use support::seed::seed_iam;
+use support::seed::{arn, seed_iam, seed_org};
 use support::{assert_success, run_baton_aws, stderr, temp_c1z};
 
 #[tokio::test(flavor = "multi_thread")]
@@ -130,4 +130,76 @@ async fn limited_syncs_point_only_at_present_rows() {
         assert_success(&run);
         assert_closed(&out, types);
     }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn throttling_storm_slows_the_sync_down_but_it_completes() {
+    let moto = Moto::start();
+    seed_org(&moto.endpoint()).await;
+    let (_dir, direct) = temp_c1z("calm.c1z");
+    let flags = ["--global-aws-orgs-enabled", "--global-aws-sso-enabled"];
+    let mut args = vec!["-f", direct.to_str().unwrap()];
+    args.extend_from_slice(&flags);
+    assert_success(&run_baton_aws(&moto.endpoint(), &args, &[]));
+
+    let proxy = Proxy::start(moto.port);
+    // Every third Identity Center call is throttled, and the SDK gets one attempt only.
+    proxy.throttle_every(
+        &["ListUsers", "ListGroups", "ListGroupMemberships", "ListAccountAssignments", "ListPermissionSets", "DescribePermissionSet",
+          "ListPermissionSetsProvisionedToAccount", "ListManagedPoliciesInPermissionSet", "ListCustomerManagedPolicyReferencesInPermissionSet",
+          "GetInlinePolicyForPermissionSet", "ListInstances"],
+        3,
+    );
+    let (_dir2, stormy) = temp_c1z("storm.c1z");
+    let mut args = vec!["-f", stormy.to_str().unwrap()];
+    args.extend_from_slice(&flags);
+    let run = run_baton_aws(&proxy.endpoint(), &args, &[("AWS_MAX_ATTEMPTS", "1")]);
+    assert_success(&run);
+    let count = |path: &std::path::Path| {
+        let file = C1zFile::open_read(path).unwrap();
+        let stats = file.stats(&file.view_sync(None).unwrap().sync_id).unwrap();
+        (stats.resources, stats.entitlements, stats.grants)
+    };
+    assert_eq!(count(&stormy), count(&direct), "the throttled sync wrote the same rows");
+}
+
+#[tokio::test]
+async fn odd_pages_and_duplicates_are_handled() {
+    let moto = Moto::start();
+    seed_iam(&moto.endpoint(), 5).await;
+    let proxy = Proxy::start(moto.port);
+    // ListUsers answers its first page with no users but a marker, and repeats a user on a later page.
+    let first = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
+    proxy.rewrite(std::sync::Arc::new(move |action: &str, params: &std::collections::HashMap<String, String>, body: String| {
+        if action != "ListUsers" {
+            return body;
+        }
+        if !params.contains_key("Marker") && first.swap(false, std::sync::atomic::Ordering::SeqCst) {
+            let start = body.find("<Users>").unwrap() + "<Users>".len();
+            let end = body.find("</Users>").unwrap();
+            let without = format!("{}{}", &body[..start], &body[end..]);
+            return without.replace("<IsTruncated>false</IsTruncated>", "<IsTruncated>true</IsTruncated><Marker>again</Marker>");
+        }
+        body
+    }));
+    proxy.inject_member(
+        "ListUsers",
+        &format!(
+            "<member><Path>/</Path><UserName>alice</UserName><UserId>aliceduplicate000000</UserId><Arn>{}</Arn><CreateDate>2026-01-01T00:00:00Z</CreateDate></member>",
+            arn("user", "alice")
+        ),
+    );
+    let (_dir, out) = temp_c1z("odd.c1z");
+    let run = run_baton_aws(&proxy.endpoint(), &["-f", out.to_str().unwrap()], &[]);
+    assert_success(&run);
+    let file = C1zFile::open_read(&out).unwrap();
+    let sync = file.view_sync(None).unwrap().sync_id;
+    let users: Vec<String> = file
+        .resources(&sync)
+        .unwrap()
+        .into_iter()
+        .filter_map(|r| r.id.filter(|i| i.resource_type == "iam_user").map(|i| i.resource))
+        .collect();
+    assert_eq!(users.len(), 9, "the empty first page did not end the listing, and the duplicate is one row: {users:?}");
+    let _ = stderr(&run);
 }

@@ -203,6 +203,8 @@ async fn access_denied_on_optional_call_warns_once() {
     let log = stderr(&run);
     let warnings = log.lines().filter(|l| l.contains("access denied") && l.contains("iam:ListAccessKeys")).count();
     assert_eq!(warnings, 1, "one warning for the whole kind, not one per user:\n{log}");
+    let summary = log.lines().find(|l| l.contains("missing from this sync") && l.contains("iam:ListAccessKeys")).expect("a summary at the end");
+    assert!(summary.contains("\"count\":7"), "the summary counts every denial: {summary}");
     assert!(proxy.count("ListAccessKeys") > 1);
     assert_eq!(read(&out).resources.keys().filter(|k| k.starts_with("iam_user:")).count(), 7);
 }

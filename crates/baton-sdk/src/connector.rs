@@ -97,6 +97,10 @@ pub trait Connector: Send + Sync {
     /// The syncers of every resource type this configuration registers.
     fn resource_syncers(&self) -> Vec<Arc<dyn ResourceSyncer>>;
 
+    /// Reports what the finished sync left out (for example calls that were
+    /// denied). Called once after the sync's data is complete.
+    fn report(&self) {}
+
     /// Checks that the connector can reach its source. Called before a sync.
     async fn validate(&self) -> Result<(), ConnectorError> {
         Ok(())

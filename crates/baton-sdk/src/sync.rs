@@ -132,6 +132,7 @@ pub async fn run_sync(connector: &dyn Connector, path: &Path, options: &SyncOpti
             summary.grants += report.created;
         }
     }
+    connector.report();
     file.end_sync(&sync_id, "{\"version\":1}", true)?;
     if !options.skip_cleanup {
         file.cleanup(&sync_id, options.keep_syncs.max(1))?;

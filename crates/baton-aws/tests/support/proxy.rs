@@ -43,6 +43,9 @@ pub struct Rules {
     pub conditional: Vec<(String, String, String, Fault)>,
     /// Members added to the JSON body of requests, by action.
     pub json_params: HashMap<String, Vec<(String, serde_json::Value)>>,
+    /// Every n-th call of these actions (by a shared counter) is throttled.
+    pub throttle_every: Option<(Vec<String>, usize)>,
+    throttle_seen: usize,
     /// A fixed wait before each forwarded call, like a network round trip.
     pub delay: Option<std::time::Duration>,
     /// Free-form response rewrites.
@@ -90,6 +93,11 @@ impl Proxy {
 
     pub fn endpoint(&self) -> String {
         format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// Throttles every n-th call among `actions`.
+    pub fn throttle_every(&self, actions: &[&str], n: usize) {
+        self.rules.lock().unwrap().throttle_every = Some((actions.iter().map(|a| a.to_string()).collect(), n));
     }
 
     pub fn set_delay(&self, delay: std::time::Duration) {
@@ -206,11 +214,23 @@ fn handle(stream: TcpStream, upstream: u16, rules: &Mutex<Rules>) -> std::io::Re
     let fault = {
         let mut rules = rules.lock().unwrap();
         rules.calls.push(Call { action: action.clone(), params: params.clone() });
-        let conditional = rules
+        let storm = match rules.throttle_every.clone() {
+            Some((actions, n)) if actions.contains(&action) => {
+                rules.throttle_seen += 1;
+                (rules.throttle_seen % n == 0).then(|| Fault {
+                    status: 400,
+                    code: "ThrottlingException".into(),
+                    message: "injected throttling".into(),
+                    remaining: None,
+                })
+            }
+            _ => None,
+        };
+        let conditional = storm.or_else(|| rules
             .conditional
             .iter()
             .find(|(a, p, text, _)| *a == action && params.get(p).is_some_and(|v| v.contains(text.as_str())))
-            .map(|(_, _, _, f)| f.clone());
+            .map(|(_, _, _, f)| f.clone()));
         if conditional.is_some() {
             conditional
         } else {
