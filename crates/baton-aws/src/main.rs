@@ -45,6 +45,8 @@ enum Command {
         #[arg(long, default_value_t = 5)]
         timeout: u64,
     },
+    /// Revoke every just-in-time grant past its expiry (see --grant-duration).
+    RevokeExpired,
     /// Print the least-privilege IAM policy (and the trust policy) baton-aws needs for the chosen features.
     IamPolicy(baton_aws::policy::PolicyArgs),
 }
@@ -80,7 +82,7 @@ async fn main() -> ExitCode {
             };
         }
         Some(Command::IamPolicy(args)) => return print_json(&baton_aws::policy::documents(&args)),
-        None => {}
+        Some(Command::RevokeExpired) | None => {}
     }
     init_logging(&cli.sdk.log_level, cli.sdk.effective_log_format());
     if let Err(e) = cli.sdk.validate() {
@@ -95,6 +97,9 @@ async fn main() -> ExitCode {
 
     let configs = client::load(&cli.aws, Duration::from_secs(cli.sdk.http_timeout_seconds as u64)).await;
     let connector = AwsConnector::new(cli.aws.clone(), configs, &cli.sdk.sync_resource_types);
+    if matches!(cli.command, Some(Command::RevokeExpired)) {
+        return revoke_expired(&cli, &connector).await;
+    }
     if cli.sdk.is_provisioning() {
         return provision(&cli, &connector).await;
     }
@@ -211,6 +216,44 @@ fn assignment_limits(aws: &baton_aws::config::AwsArgs) -> AssignmentLimits {
     }
 }
 
+/// Revokes every expired just-in-time grant recorded in the state file.
+async fn revoke_expired(cli: &Cli, connector: &AwsConnector) -> ExitCode {
+    let state = cli.sdk.jit_state.clone().unwrap_or_else(|| baton_sdk::jit::default_state_path(&cli.sdk.file));
+    if !state.exists() {
+        println!("no just-in-time state file at {}; nothing to revoke", state.display());
+        return ExitCode::SUCCESS;
+    }
+    let store = match baton_sdk::jit::JitStore::open(&state) {
+        Ok(store) => store,
+        Err(e) => return fail(e),
+    };
+    if let Err(e) = connector.validate().await {
+        return fail(e);
+    }
+    let provisioner = AwsProvisioner::new(connector.ctx().clone(), assignment_limits(&cli.aws));
+    let audit = AuditLog::new(cli.sdk.audit_log.clone());
+    match baton_sdk::jit::revoke_expired(&provisioner, &store, &audit).await {
+        Ok(report) => {
+            println!(
+                "revoked {} expired grants, {} were already revoked, {} failed, {} not expired yet",
+                report.revoked,
+                report.already_revoked,
+                report.failed.len(),
+                store.outstanding().unwrap_or_default() - report.failed.len() as i64
+            );
+            for (grant, error) in &report.failed {
+                eprintln!("baton-aws: error: could not revoke expired grant {grant}: {error} (it will be retried)");
+            }
+            if report.failed.is_empty() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            }
+        }
+        Err(e) => fail(e),
+    }
+}
+
 /// Runs the one-shot provisioning mode the flags chose.
 async fn provision(cli: &Cli, connector: &AwsConnector) -> ExitCode {
     if let Err(e) = connector.validate().await {
@@ -222,10 +265,34 @@ async fn provision(cli: &Cli, connector: &AwsConnector) -> ExitCode {
     let sdk = &cli.sdk;
     let result: Result<String, ProvisionError> = if let Some(entitlement) = &sdk.grant_entitlement {
         let (ptype, pid) = (sdk.grant_principal_type.clone().unwrap_or_default(), sdk.grant_principal.clone().unwrap_or_default());
-        provision::grant(&provisioner, &sdk.file, entitlement, &ptype, &pid, &audit, &retry).await.map(|change| match change.outcome {
-            Outcome::Done => format!("granted {entitlement} to {ptype}:{pid}{}", note(&change.note)),
-            Outcome::AlreadyDone => format!("{ptype}:{pid} already has {entitlement}; nothing changed"),
-        })
+        let duration = sdk.grant_duration.as_deref().map(baton_sdk::jit::parse_duration).transpose().unwrap_or_default();
+        let expires_at = duration.map(|d| time::OffsetDateTime::now_utc().unix_timestamp() + d.as_secs() as i64);
+        let context = provision::GrantContext { reason: sdk.grant_reason.clone(), expires_at: expires_at.map(baton_sdk::jit::rfc3339) };
+        match provision::grant(&provisioner, &sdk.file, entitlement, &ptype, &pid, &context, &audit, &retry).await {
+            Ok((change, subject)) => match (change.outcome, expires_at) {
+                (Outcome::Done, Some(at)) => {
+                    let state = sdk.jit_state.clone().unwrap_or_else(|| baton_sdk::jit::default_state_path(&sdk.file));
+                    let recorded = baton_sdk::jit::JitStore::open(&state)
+                        .and_then(|store| store.record(&subject, at, sdk.grant_reason.as_deref().unwrap_or("")));
+                    match recorded {
+                        Ok(()) => Ok(format!(
+                            "granted {entitlement} to {ptype}:{pid} until {}; run `baton-aws revoke-expired` (or service mode) to revoke it then{}",
+                            baton_sdk::jit::rfc3339(at),
+                            note(&change.note)
+                        )),
+                        Err(e) => Err(ProvisionError::NotFound(format!(
+                            "granted {entitlement} to {ptype}:{pid}, but its expiry could not be recorded ({e}); revoke it by hand"
+                        ))),
+                    }
+                }
+                (Outcome::Done, None) => Ok(format!("granted {entitlement} to {ptype}:{pid}{}", note(&change.note))),
+                (Outcome::AlreadyDone, Some(_)) => Ok(format!(
+                    "{ptype}:{pid} already has {entitlement}; nothing changed, and no expiry was set because the access existed before"
+                )),
+                (Outcome::AlreadyDone, None) => Ok(format!("{ptype}:{pid} already has {entitlement}; nothing changed")),
+            },
+            Err(e) => Err(e),
+        }
     } else if let Some(grant) = &sdk.revoke_grant {
         provision::revoke(&provisioner, &sdk.file, grant, &audit, &retry).await.map(|change| match change.outcome {
             Outcome::Done => format!("revoked {grant}{}", note(&change.note)),

@@ -98,6 +98,18 @@ pub struct SdkArgs {
     #[arg(long = "grant-principal-type", env = "BATON_GRANT_PRINCIPAL_TYPE", requires = "grant_entitlement")]
     pub grant_principal_type: Option<String>,
 
+    /// Make the grant just-in-time: it expires after this long (for example 30m, 4h, 1h30m) and `revoke-expired` revokes it.
+    #[arg(long = "grant-duration", env = "BATON_GRANT_DURATION", requires = "grant_entitlement")]
+    pub grant_duration: Option<String>,
+
+    /// Why the access is granted (a ticket or a justification); recorded in the audit log and with the expiry.
+    #[arg(long = "grant-reason", env = "BATON_GRANT_REASON", requires = "grant_entitlement")]
+    pub grant_reason: Option<String>,
+
+    /// The just-in-time state file that records expiring grants (default: <file>.jit.sqlite next to the c1z).
+    #[arg(long = "jit-state", env = "BATON_JIT_STATE", global = true)]
+    pub jit_state: Option<PathBuf>,
+
     /// Revoke this grant id (from the c1z at --file).
     #[arg(long = "revoke-grant", env = "BATON_REVOKE_GRANT", conflicts_with_all = ["create_account_login", "create_account_email", "delete_resource"])]
     pub revoke_grant: Option<String>,
@@ -181,6 +193,9 @@ impl SdkArgs {
             if !dir.is_dir() {
                 return Err(ConfigError(format!("--audit-log {}: the directory {} does not exist", path.display(), dir.display())));
             }
+        }
+        if let Some(duration) = &self.grant_duration {
+            crate::jit::parse_duration(duration).map_err(|e| ConfigError(format!("--grant-duration: {e}")))?;
         }
         if self.is_provisioning() {
             let reads_file = self.grant_entitlement.is_some() || self.revoke_grant.is_some();

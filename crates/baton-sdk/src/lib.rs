@@ -7,6 +7,7 @@
 pub mod cli;
 pub mod connector;
 pub mod expand;
+pub mod jit;
 pub mod provision;
 pub mod service;
 pub mod sync;

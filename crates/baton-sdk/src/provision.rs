@@ -92,7 +92,7 @@ pub trait Provisioner: Send + Sync {
 }
 
 /// One line of the audit log.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Default, Serialize)]
 pub struct AuditRecord<'a> {
     pub time: String,
     pub action: &'a str,
@@ -106,6 +106,12 @@ pub struct AuditRecord<'a> {
     pub request_ids: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
+    /// Why the access was requested (`--grant-reason`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// When a just-in-time grant expires (RFC 3339).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<String>,
 }
 
 /// Appends records to a JSON-lines audit file, if one is configured.
@@ -209,16 +215,26 @@ fn load_entitlement(file: &C1zFile, sync: &str, id: &str) -> Result<Entitlement,
     Ok(entitlement)
 }
 
-/// The one-shot `--grant-entitlement` mode.
+/// What to record with a grant: why it was requested, and when it expires.
+#[derive(Debug, Clone, Default)]
+pub struct GrantContext {
+    pub reason: Option<String>,
+    pub expires_at: Option<String>,
+}
+
+/// The one-shot `--grant-entitlement` mode. Returns the change and the grant
+/// as it would be revoked (the stored entitlement and the principal).
+#[allow(clippy::too_many_arguments)]
 pub async fn grant(
     provisioner: &dyn Provisioner,
     path: &Path,
     entitlement_id: &str,
     principal_type: &str,
     principal_id: &str,
+    context: &GrantContext,
     audit: &AuditLog,
     retry: &Retry,
-) -> Result<Change, ProvisionError> {
+) -> Result<(Change, Grant), ProvisionError> {
     let (file, sync) = open(path)?;
     let entitlement = load_entitlement(&file, &sync, entitlement_id)?;
     let principal = file.resource(&sync, principal_type, principal_id)?.ok_or_else(|| {
@@ -233,13 +249,22 @@ pub async fn grant(
     })?;
     let principal_text = format!("{principal_type}:{principal_id}");
     let result = with_retry(retry, "grant", || manager.grant(&principal, &entitlement)).await;
-    record(audit, "grant", Some(entitlement_id), Some(principal_text.clone()), None, &result)?;
+    record(audit, "grant", Some(entitlement_id), Some(principal_text.clone()), None, &result, context)?;
     let change = result?;
+    let subject = Grant {
+        id: change.grants.first().map(|g| g.id.clone()).unwrap_or_else(|| {
+            crate::types::grant_id(entitlement_id, principal.id.as_ref().expect("stored resources have ids"))
+        }),
+        entitlement: Some(entitlement.clone()),
+        principal: Some(Resource { id: principal.id.clone(), ..Default::default() }),
+        annotations: Vec::new(),
+        sources: None,
+    };
     match change.outcome {
         Outcome::Done => info!(entitlement = entitlement_id, principal = %principal_text, "granted"),
         Outcome::AlreadyDone => info!(entitlement = entitlement_id, principal = %principal_text, "already granted; nothing changed"),
     }
-    Ok(change)
+    Ok((change, subject))
 }
 
 /// The one-shot `--revoke-grant` mode.
@@ -268,7 +293,7 @@ pub async fn revoke(provisioner: &dyn Provisioner, path: &Path, grant_id: &str, 
         ProvisionError::Unsupported(format!("resource type {resource_type} does not have provisioner configured: its grants cannot be revoked"))
     })?;
     let result = with_retry(retry, "revoke", || manager.revoke(&grant)).await;
-    record(audit, "revoke", Some(&entitlement_id), principal.clone(), None, &result)?;
+    record(audit, "revoke", Some(&entitlement_id), principal.clone(), None, &result, &GrantContext::default())?;
     let change = result?;
     match change.outcome {
         Outcome::Done => info!(grant = grant_id, "revoked"),
@@ -307,6 +332,7 @@ pub async fn create_account(
         outcome,
         request_ids: ids,
         message,
+        ..Default::default()
     })?;
     result
 }
@@ -330,7 +356,7 @@ pub async fn delete_resource(
         ProvisionError::Unsupported(format!("resource type {} cannot be deleted; use iam_user or sso_user", resource.resource_type))
     })?;
     let result = with_retry(retry, "delete resource", || deleter.delete(resource, parent.as_ref())).await;
-    record(audit, "delete_resource", None, None, Some(rid_text(resource)), &result)?;
+    record(audit, "delete_resource", None, None, Some(rid_text(resource)), &result, &GrantContext::default())?;
     result
 }
 
@@ -341,6 +367,7 @@ fn record(
     principal: Option<String>,
     resource: Option<String>,
     result: &Result<Change, ProvisionError>,
+    context: &GrantContext,
 ) -> Result<(), ProvisionError> {
     let (outcome, ids, message) = match result {
         Ok(change) => {
@@ -356,7 +383,18 @@ fn record(
         }
         Err(e) => ("failed", Vec::new(), Some(e.to_string())),
     };
-    audit.append(&AuditRecord { time: now(), action, entitlement, principal, resource, outcome, request_ids: ids, message })
+    audit.append(&AuditRecord {
+        time: now(),
+        action,
+        entitlement,
+        principal,
+        resource,
+        outcome,
+        request_ids: ids,
+        message,
+        reason: context.reason.clone(),
+        expires_at: context.expires_at.clone(),
+    })
 }
 
 /// Whether a grant was made by grant expansion rather than stored by the connector.
