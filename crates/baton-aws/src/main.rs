@@ -163,6 +163,11 @@ async fn serve(cli: &Cli, connector: AwsConnector) -> ExitCode {
         temp_dir: cli.sdk.c1z_temp_dir.clone(),
         package: "baton-aws".into(),
         version: version.into(),
+        jit_state: cli.sdk.jit_state.clone(),
+        jit_interval: Duration::from_secs(
+            std::env::var("BATON_JIT_CHECK_INTERVAL_SECONDS").ok().and_then(|v| v.parse().ok()).filter(|&s: &u64| s > 0).unwrap_or(60),
+        ),
+        audit: AuditLog::new(cli.sdk.audit_log.clone()),
     };
     let service = Arc::new(runner::Service {
         api,

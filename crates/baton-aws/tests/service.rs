@@ -17,9 +17,14 @@ use support::seed::{arn, seed_iam};
 
 /// Starts `baton-aws` in service mode against `server` and an AWS endpoint.
 fn daemon(server: &C1Server, aws: &str, extra: &[&str]) -> Child {
+    daemon_with_env(server, aws, extra, &[])
+}
+
+fn daemon_with_env(server: &C1Server, aws: &str, extra: &[&str], env: &[(&str, &str)]) -> Child {
     Command::new(env!("CARGO_BIN_EXE_baton-aws"))
         .args(extra)
         .env_clear()
+        .envs(env.iter().copied())
         .env("PATH", std::env::var_os("PATH").unwrap_or_default())
         .env("HOME", std::env::temp_dir())
         .env("AWS_ENDPOINT_URL", aws)
@@ -178,6 +183,33 @@ async fn grant_task_changes_aws_only_with_provisioning() {
     assert_eq!(response.grants[0].id, format!("group:{}:member:iam_user:{}", arn("group", "Admins"), arn("user", "alice")));
     let groups = iam.list_groups_for_user().user_name("alice").send().await.unwrap().groups;
     assert!(groups.iter().any(|g| g.group_name == "Admins"), "the grant task changed AWS");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn timed_grant_task_is_revoked_on_the_timer() {
+    let moto = Moto::start();
+    seed_iam(&moto.endpoint(), 0).await;
+    let iam = aws_sdk_iam::Client::new(&sdk_config(&moto.endpoint()).await);
+    let server = c1_server::start().await;
+    let mut task = grant_task("grant-timed");
+    if let Some(baton::task::TaskType::Grant(grant)) = task.task_type.as_mut() {
+        grant.duration = Some(prost_types::Duration { seconds: 2, nanos: 0 });
+    }
+    server.state.lock().unwrap().tasks.push_back(task);
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("jit.sqlite");
+    let child = daemon_with_env(&server, &moto.endpoint(), &["--provisioning", "--jit-state", state.to_str().unwrap()], &[("BATON_JIT_CHECK_INTERVAL_SECONDS", "1")]);
+    server.wait_for("the grant", Duration::from_secs(60), |s| s.finished.iter().any(|f| f.task_id == "grant-timed"));
+    let member = || async { iam.list_groups_for_user().user_name("alice").send().await.unwrap().groups.iter().any(|g| g.group_name == "Admins") };
+    assert!(member().await, "granted");
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while member().await {
+        assert!(std::time::Instant::now() < deadline, "the timed grant was not revoked");
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    let (clean, log) = stop(child);
+    assert!(clean, "{log}");
+    assert!(log.contains("revoked expired grants"), "{log}");
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -39,6 +39,12 @@ pub struct ServiceOptions {
     /// The connector's name and version for Hello.
     pub package: String,
     pub version: String,
+    /// The just-in-time state file: grant tasks with a duration are recorded
+    /// there, and expired grants are revoked every `jit_interval`.
+    pub jit_state: Option<PathBuf>,
+    pub jit_interval: Duration,
+    /// Where provisioning actions are recorded.
+    pub audit: crate::provision::AuditLog,
 }
 
 /// Builds a fresh connector (and its provisioners) for each task, so that
@@ -149,6 +155,21 @@ impl Service {
         self.startup(&mut shutdown).await?;
         self.health.ready.store(true, Ordering::Relaxed);
         info!(host_id = %self.api.host_id, "connected to ConductorOne; waiting for tasks");
+        if let (true, Some(state)) = (self.options.provisioning, self.options.jit_state.clone()) {
+            let service = self.clone();
+            let mut stop = shutdown.clone();
+            tokio::spawn(async move {
+                loop {
+                    tokio::select! {
+                        _ = tokio::time::sleep(service.options.jit_interval) => {}
+                        _ = stop.changed() => return,
+                    }
+                    // The state file is an SQLite connection, which stays on one thread.
+                    let (pass, path, handle) = (service.clone(), state.clone(), tokio::runtime::Handle::current());
+                    let _ = tokio::task::spawn_blocking(move || handle.block_on(pass.revoke_expired(&path))).await;
+                }
+            });
+        }
         let slots = Arc::new(Semaphore::new(self.options.task_concurrency.max(1)));
         let mut errors: u32 = 0;
         loop {
@@ -380,6 +401,28 @@ impl Service {
         Ok(())
     }
 
+    /// Revokes the expired just-in-time grants of the state file.
+    async fn revoke_expired(&self, state: &std::path::Path) {
+        if !state.exists() {
+            return;
+        }
+        let store = match crate::jit::JitStore::open(state) {
+            Ok(store) => store,
+            Err(e) => return error!(error = %e, "cannot read the just-in-time state file"),
+        };
+        let provisioner = match self.provisioner().await {
+            Ok(p) => p,
+            Err(e) => return error!(error = ?e, "cannot revoke expired grants: the connector is not ready"),
+        };
+        match crate::jit::revoke_expired(provisioner.as_ref(), &store, &self.options.audit).await {
+            Ok(report) if report.revoked + report.already_revoked + report.failed.len() > 0 => {
+                info!(revoked = report.revoked, already_revoked = report.already_revoked, failed = report.failed.len(), "revoked expired grants")
+            }
+            Ok(_) => {}
+            Err(e) => error!(error = %e, "revoking expired grants failed"),
+        }
+    }
+
     /// A fresh, checked connector's provisioners for one task.
     async fn provisioner(&self) -> Result<Arc<dyn Provisioner>, TaskError> {
         let (connector, provisioner) = self.factory.build();
@@ -396,6 +439,22 @@ impl Service {
             TaskError::Connector(ConnectorError::new(ErrorKind::Unimplemented, format!("resource type {resource_type} does not have provisioner configured")))
         })?;
         let change = manager.grant(&principal, &entitlement).await.map_err(TaskError::Connector)?;
+        if let (Some(duration), Some(state), Outcome::Done) = (task.duration.as_ref(), self.options.jit_state.as_ref(), &change.outcome) {
+            if duration.seconds > 0 {
+                let expires_at = time::OffsetDateTime::now_utc().unix_timestamp() + duration.seconds;
+                let subject = c1z::v2::Grant {
+                    id: crate::types::grant_id(&entitlement.id, principal.id.as_ref().expect("principals have ids")),
+                    entitlement: Some(entitlement.clone()),
+                    principal: Some(c1z::v2::Resource { id: principal.id.clone(), ..Default::default() }),
+                    annotations: Vec::new(),
+                    sources: None,
+                };
+                let recorded = crate::jit::JitStore::open(state).and_then(|store| store.record(&subject, expires_at, ""));
+                if let Err(e) = recorded {
+                    error!(error = %e, grant = %subject.id, "could not record the expiry of a just-in-time grant");
+                }
+            }
+        }
         let mut annotations = request_ids(&change.request_ids);
         if change.outcome == Outcome::AlreadyDone {
             annotations.push(any::pack(&GrantAlreadyExists::default()));
