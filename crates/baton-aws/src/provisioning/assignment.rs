@@ -152,6 +152,25 @@ impl Assignments {
         }
     }
 
+    /// Takes the status AWS answered a creation or deletion with to a final
+    /// state: done, FAILED with AWS's reason, or polled until it settles.
+    async fn settle(&self, t: &Target, entitlement: &str, status: Option<AccountAssignmentOperationStatus>, creating: bool) -> Result<(), ConnectorError> {
+        let status = status.unwrap_or_else(|| AccountAssignmentOperationStatus::builder().build());
+        match status.status {
+            Some(StatusValues::Succeeded) => Ok(()),
+            Some(StatusValues::Failed) => Err(ConnectorError::new(
+                ErrorKind::FailedPrecondition,
+                format!(
+                    "AWS reports the account assignment {} FAILED for {entitlement} and {}: {}",
+                    if creating { "creation" } else { "deletion" },
+                    t.who,
+                    status.failure_reason.unwrap_or_default()
+                ),
+            )),
+            _ => self.wait(t, entitlement, status.request_id.as_deref().unwrap_or_default(), creating).await,
+        }
+    }
+
     /// Polls a creation or deletion request to a final state.
     async fn wait(&self, t: &Target, entitlement: &str, request: &str, creating: bool) -> Result<(), ConnectorError> {
         let instance = self.ctx.instance()?.instance_arn.clone();
@@ -238,18 +257,7 @@ impl GrantManager for Assignments {
             .await
             .map_err(|e| conflict(classify("sso:CreateAccountAssignment", &e), &t, &entitlement.id, note.is_some()))?;
         let ids = request_id(&out);
-        let status = out.account_assignment_creation_status.unwrap_or_else(|| AccountAssignmentOperationStatus::builder().build());
-        let request = status.request_id.clone().unwrap_or_default();
-        match status.status {
-            Some(StatusValues::Succeeded) => {}
-            Some(StatusValues::Failed) => {
-                return Err(ConnectorError::new(
-                    ErrorKind::FailedPrecondition,
-                    format!("AWS reports the account assignment creation FAILED for {} and {}: {}", entitlement.id, t.who, status.failure_reason.unwrap_or_default()),
-                ))
-            }
-            _ => self.wait(&t, &entitlement.id, &request, true).await?,
-        }
+        self.settle(&t, &entitlement.id, out.account_assignment_creation_status, true).await?;
         let mut change = Change::done(Vec::new(), ids);
         change.note = note;
         Ok(change)
@@ -301,18 +309,7 @@ impl GrantManager for Assignments {
             }
         };
         let ids = request_id(&out);
-        let status = out.account_assignment_deletion_status.unwrap_or_else(|| AccountAssignmentOperationStatus::builder().build());
-        let request = status.request_id.clone().unwrap_or_default();
-        match status.status {
-            Some(StatusValues::Succeeded) => {}
-            Some(StatusValues::Failed) => {
-                return Err(ConnectorError::new(
-                    ErrorKind::FailedPrecondition,
-                    format!("AWS reports the account assignment deletion FAILED for {} and {}: {}", entitlement.id, t.who, status.failure_reason.unwrap_or_default()),
-                ))
-            }
-            _ => self.wait(&t, &entitlement.id, &request, false).await?,
-        }
+        self.settle(&t, &entitlement.id, out.account_assignment_deletion_status, false).await?;
         let mut change = Change::done(Vec::new(), ids);
         change.note = note;
         Ok(change)
