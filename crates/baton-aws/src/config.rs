@@ -71,7 +71,7 @@ pub struct AwsArgs {
     #[arg(long = "iam-assume-role-name", env = "BATON_IAM_ASSUME_ROLE_NAME", default_value = "OrganizationAccountAccessRole")]
     pub iam_assume_role_name: String,
 
-    /// Read Identity Center sign-ins from CloudTrail (not supported by this build yet).
+    /// Set each Identity Center user's last login from CloudTrail sign-in events (90 days; needs cloudtrail:LookupEvents).
     #[arg(long = "sync-sso-user-last-login", env = "BATON_SYNC_SSO_USER_LAST_LOGIN")]
     pub sync_sso_user_last_login: bool,
 
@@ -226,6 +226,9 @@ impl AwsArgs {
             return Err(ConfigError(
                 "baton-aws: BATON_CREATE_ACCOUNT_RESOURCE_TYPE=sso_user requires BATON_GLOBAL_AWS_SSO_ENABLED=true".into(),
             ));
+        }
+        if self.sync_sso_user_last_login && !self.sso_enabled {
+            return Err(ConfigError("--sync-sso-user-last-login reads Identity Center sign-ins: it needs --global-aws-sso-enabled".into()));
         }
         if self.scim_enabled {
             if !self.sso_enabled {

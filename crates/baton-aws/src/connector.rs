@@ -60,6 +60,10 @@ pub struct Ctx {
     /// Identity Center reads shared by several resource types, read once each.
     pub sso_cache: crate::sso_cache::SsoCache,
     warned: Mutex<HashMap<String, u64>>,
+    /// Identity Center sign-ins from CloudTrail, read once per sync when
+    /// `--sync-sso-user-last-login` is set; `None` when CloudTrail was denied.
+    sso_logins: tokio::sync::OnceCell<Option<HashMap<String, prost_types::Timestamp>>>,
+    cloudtrail: aws_sdk_cloudtrail::Client,
 }
 
 impl Ctx {
@@ -106,6 +110,23 @@ impl Ctx {
     /// The Organizations SDK client, for the checks of provisioning.
     pub fn orgs_client(&self) -> aws_sdk_organizations::Client {
         aws_sdk_organizations::Client::new(&self.configs.global)
+    }
+
+    /// The last sign-in of each Identity Center user id, when
+    /// `--sync-sso-user-last-login` is set and CloudTrail can be read.
+    pub async fn sso_last_logins(&self) -> Result<Option<&HashMap<String, prost_types::Timestamp>>, ConnectorError> {
+        if !self.args.sync_sso_user_last_login {
+            return Ok(None);
+        }
+        let store = self.instance()?.identity_store_id.clone();
+        let found = self
+            .sso_logins
+            .get_or_try_init(|| async {
+                let fetched = crate::sso_last_login::fetch(&self.cloudtrail, &store).await;
+                self.optional(fetched, "cloudtrail")
+            })
+            .await?;
+        Ok(found.as_ref())
     }
 
     /// What the checks before the sync found. Panics if called before them.
@@ -207,6 +228,7 @@ impl AwsConnector {
         let lacks = |id: &str| !sync_resource_types.is_empty() && !sync_resource_types.iter().any(|t| t == id);
         let types = registered_types(&args);
         let configs = crate::ratelimit::instrument(configs, &args.rate_limits());
+        let cloudtrail = aws_sdk_cloudtrail::Client::new(&configs.sso);
         // Both account grants and permission set assignment grants read each assignment page.
         let assignment_readers =
             [rt::ACCOUNT, rt::PERMISSION_SET_ASSIGNMENT].iter().filter(|t| types.contains(t) && !lacks(t)).count() as u8;
@@ -226,6 +248,8 @@ impl AwsConnector {
             caches: tokio::sync::Mutex::new(Caches::default()),
             sso_cache: crate::sso_cache::SsoCache::new(assignment_readers),
             warned: Mutex::new(HashMap::new()),
+            sso_logins: tokio::sync::OnceCell::new(),
+            cloudtrail,
         });
         AwsConnector { ctx, types }
     }

@@ -29,6 +29,7 @@ pub mod scim;
 pub mod sso;
 pub mod sso_cache;
 pub mod sso_group;
+pub mod sso_last_login;
 pub mod sso_user;
 pub mod trust;
 

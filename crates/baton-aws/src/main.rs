@@ -91,9 +91,6 @@ async fn main() -> ExitCode {
     if let Err(e) = cli.aws.validate() {
         return fail(e);
     }
-    if cli.aws.sync_sso_user_last_login {
-        return fail("--sync-sso-user-last-login needs Identity Center, which is not in this build yet");
-    }
 
     let configs = client::load(&cli.aws, Duration::from_secs(cli.sdk.http_timeout_seconds as u64)).await;
     let connector = AwsConnector::new(cli.aws.clone(), configs, &cli.sdk.sync_resource_types);

@@ -70,6 +70,10 @@ pub fn documents(args: &PolicyArgs) -> Value {
     if orgs {
         actions.extend(["organizations:DescribeOrganization", "organizations:ListAccounts", "organizations:ListParents"].map(String::from));
     }
+    if args.sso {
+        // For --sync-sso-user-last-login.
+        actions.insert("cloudtrail:LookupEvents".into());
+    }
     if args.sso && args.provisioning {
         actions.extend(["identitystore:GetUserId", "identitystore:DescribeUser", "organizations:DescribeAccount"].map(String::from));
     }

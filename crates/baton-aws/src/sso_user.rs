@@ -47,7 +47,7 @@ pub fn external_ids_value(ids: &[aws_sdk_identitystore::types::ExternalId]) -> O
 
 /// The `sso_user` resource. `active` is the SCIM status, used only when the
 /// Identity Store reports none.
-pub fn user_resource(user: &User, region: &str, active: Option<bool>) -> Resource {
+pub fn user_resource(user: &User, region: &str, active: Option<bool>, last_login: Option<prost_types::Timestamp>) -> Resource {
     let arn = identity_arn(region, &user.identity_store_id, "user", &user.user_id);
     let user_name = user.user_name.clone().unwrap_or_default();
     let mut emails = Vec::new();
@@ -75,6 +75,7 @@ pub fn user_resource(user: &User, region: &str, active: Option<bool>) -> Resourc
         emails,
         status: Some(enabled_user_status()),
         account_type: user_trait::AccountType::Human as i32,
+        last_login,
         ..Default::default()
     };
     Resource {
@@ -100,12 +101,13 @@ impl ResourceSyncer for Syncer {
             (Some(client), true) => Some(client.status().await?),
             _ => None,
         };
+        let logins = self.ctx.sso_last_logins().await?;
         let region = &self.ctx.args.sso_region;
         let resources = users
             .iter()
             .map(|u| {
                 let active = scim.and_then(|s| s.active(&u.user_id, u.user_name.as_deref().unwrap_or("")));
-                user_resource(u, region, active)
+                user_resource(u, region, active, logins.and_then(|l| l.get(&u.user_id).cloned()))
             })
             .collect();
         Ok(Page::with_next(resources, next.unwrap_or_default()))

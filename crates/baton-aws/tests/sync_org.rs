@@ -252,3 +252,45 @@ async fn scim_fills_in_user_status() {
     assert!(!run.status.success());
     assert!(stderr(&run).contains("rejected the token"), "{}", stderr(&run));
 }
+
+fn sign_in(event_id: &str, name: &str, time: i64, store: &str, user: &str) -> serde_json::Value {
+    let record = serde_json::json!({
+        "eventName": name,
+        "eventSource": "sso.amazonaws.com",
+        "userIdentity": {"onBehalfOf": {"userId": user, "identityStoreArn": format!("arn:aws:identitystore::123456789012:identitystore/{store}")}},
+    });
+    serde_json::json!({"EventId": event_id, "EventName": name, "EventTime": time, "EventSource": "sso.amazonaws.com", "CloudTrailEvent": record.to_string()})
+}
+
+#[tokio::test]
+async fn sso_last_login_from_cloudtrail() {
+    let moto = Moto::start();
+    let seed = seed_org(&moto.endpoint()).await;
+    let proxy = Proxy::start(moto.port);
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let (older, newer) = (now - 86_400 * 10, now - 3600);
+    let page1 = serde_json::json!({
+        "Events": [
+            sign_in("e1", "Federate", older, &seed.store, &seed.users[0]),
+            sign_in("e2", "Authenticate", now - 60, "d-otherstore", &seed.users[1]),
+        ],
+        "NextToken": "page-2",
+    });
+    let page2 = serde_json::json!({
+        "Events": [
+            sign_in("e3", "Authenticate", newer, &seed.store, &seed.users[0]),
+            sign_in("e4", "CreateUser", now - 30, &seed.store, &seed.users[2]),
+        ],
+    });
+    proxy.fault("LookupEvents", 400, "ThrottlingException", Some(1));
+    proxy.answer("LookupEvents", vec![page1.to_string(), page2.to_string()]);
+    let (_dir, s, _) = sync(&proxy.endpoint(), &["--sync-sso-user-last-login"], &[("AWS_MAX_ATTEMPTS", "1")]);
+    let last_login = |i: usize| {
+        let user = &s.resources[&format!("sso_user:{}", seed.user_arn(i))];
+        c1z::any::find::<c1z::v2::UserTrait>(&user.annotations).unwrap().last_login
+    };
+    assert_eq!(last_login(0).map(|t| t.seconds), Some(newer), "the latest sign-in of the window");
+    assert_eq!(last_login(1), None, "an event of another identity store does not count");
+    assert_eq!(last_login(2), None, "only sign-in events count; no event means unknown");
+    assert!(proxy.count("LookupEvents") >= 3, "the throttled lookup was retried and both pages read");
+}

@@ -46,6 +46,9 @@ pub struct Rules {
     /// Every n-th call of these actions (by a shared counter) is throttled.
     pub throttle_every: Option<(Vec<String>, usize)>,
     throttle_seen: usize,
+    /// Canned JSON answers by action, used in order (the last one repeats),
+    /// for operations moto does not implement.
+    pub answers: HashMap<String, Vec<String>>,
     /// A fixed wait before each forwarded call, like a network round trip.
     pub delay: Option<std::time::Duration>,
     /// Free-form response rewrites.
@@ -93,6 +96,11 @@ impl Proxy {
 
     pub fn endpoint(&self) -> String {
         format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// Answers `action` with these JSON bodies in turn instead of forwarding it.
+    pub fn answer(&self, action: &str, bodies: Vec<String>) {
+        self.rules.lock().unwrap().answers.insert(action.into(), bodies);
     }
 
     /// Throttles every n-th call among `actions`.
@@ -246,6 +254,16 @@ fn handle(stream: TcpStream, upstream: u16, rules: &Mutex<Rules>) -> std::io::Re
         }
     };
     let mut out = stream;
+    let canned = {
+        let mut rules = rules.lock().unwrap();
+        match rules.answers.get_mut(&action) {
+            Some(list) if fault.is_none() && !list.is_empty() => Some(if list.len() > 1 { list.remove(0) } else { list[0].clone() }),
+            _ => None,
+        }
+    };
+    if let Some(body) = canned {
+        return respond(&mut out, 200, &[("Content-Type".into(), "application/x-amz-json-1.1".into())], body.as_bytes());
+    }
     if let Some(fault) = fault {
         let (content_type, body) = if json {
             ("application/x-amz-json-1.1", format!("{{\"__type\":\"{}\",\"message\":\"{}\"}}", fault.code, fault.message))
