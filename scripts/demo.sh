@@ -27,7 +27,7 @@ python3 scripts/demo_seed.py "$endpoint"
 export AWS_ENDPOINT_URL="$endpoint" AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_REGION=us-east-1
 rm -f "$out/demo.c1z"
 "$bin/baton-aws" -f "$out/demo.c1z" --global-aws-orgs-enabled --global-aws-sso-enabled --sync-secrets \
-  --log-format console --log-level warn
+  --log-format console --log-level error
 
 echo
 echo "== What the sync found ($out/demo.c1z) =="

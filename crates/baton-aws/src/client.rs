@@ -89,7 +89,10 @@ where
         (_, Some(status)) if matches!(err, SdkError::ServiceError(_)) => {
             format!("unexpected response: HTTP {} with no AWS error in the body", status.as_u16())
         }
-        _ => detail.clone(),
+        _ => match err {
+            SdkError::DispatchFailure(_) | SdkError::TimeoutError(_) | SdkError::ResponseError(_) => root_cause(err),
+            _ => detail.clone(),
+        },
     };
     let kind = if QUOTA.contains(&code.as_str()) {
         ErrorKind::FailedPrecondition
@@ -116,6 +119,23 @@ where
     AwsError { operation, code, message, kind }
 }
 
+
+/// The innermost error of a chain, which says what actually went wrong
+/// (such as "Connection refused") without the SDK's wrapping.
+fn root_cause(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut current: &(dyn std::error::Error + 'static) = err;
+    let mut outer = err.to_string();
+    while let Some(next) = current.source() {
+        outer = current.to_string();
+        current = next;
+    }
+    let inner = current.to_string();
+    if inner == outer {
+        inner
+    } else {
+        format!("{outer}: {inner}")
+    }
+}
 
 /// The configurations every client is built from.
 #[derive(Clone, Debug)]

@@ -194,6 +194,12 @@ impl AwsArgs {
                 self.sso_region
             )));
         }
+        if !self.global_region.is_empty() && !looks_like_region(&self.global_region) {
+            return Err(ConfigError(format!(
+                "field global-region: {:?} is not an AWS region name (such as us-east-1 or eu-central-1)",
+                self.global_region
+            )));
+        }
         if !self.role_arn.is_empty() {
             validate_role_arn("role-arn", &self.role_arn)?;
         }

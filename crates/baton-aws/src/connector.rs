@@ -390,9 +390,14 @@ impl Connector for AwsConnector {
             Ok(out) => out.account.unwrap_or_default(),
             Err(e) => {
                 let err = classify("sts:GetCallerIdentity", &e);
-                let kind = if err.kind == ErrorKind::Unavailable { ErrorKind::Unavailable } else { ErrorKind::Unauthenticated };
+                if err.kind == ErrorKind::Unavailable {
+                    return Err(ConnectorError::new(
+                        ErrorKind::Unavailable,
+                        format!("could not reach AWS ({err}); check the network, the region and AWS_ENDPOINT_URL, then try again"),
+                    ));
+                }
                 return Err(ConnectorError::new(
-                    kind,
+                    ErrorKind::Unauthenticated,
                     format!(
                         "the AWS credentials could not be verified ({err}); check AWS_PROFILE / AWS_ACCESS_KEY_ID, --global-access-key-id, or --role-arn and its trust policy"
                     ),

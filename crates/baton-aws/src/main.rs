@@ -60,7 +60,8 @@ fn print_json(value: &serde_json::Value) -> ExitCode {
 }
 
 fn fail(message: impl std::fmt::Display) -> ExitCode {
-    eprintln!("baton-aws: error: {message}");
+    let message = message.to_string();
+    eprintln!("baton-aws: error: {}", message.strip_prefix("baton-aws: ").unwrap_or(&message));
     ExitCode::FAILURE
 }
 
@@ -81,7 +82,12 @@ async fn main() -> ExitCode {
                 Err(e) => fail(e),
             };
         }
-        Some(Command::IamPolicy(args)) => return print_json(&baton_aws::policy::documents(&args)),
+        Some(Command::IamPolicy(args)) => {
+            if let Err(e) = args.validate() {
+                return fail(e);
+            }
+            return print_json(&baton_aws::policy::documents(&args));
+        }
         Some(Command::RevokeExpired) | None => {}
     }
     init_logging(&cli.sdk.log_level, cli.sdk.effective_log_format());

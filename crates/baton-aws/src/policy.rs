@@ -31,12 +31,31 @@ pub struct PolicyArgs {
     /// The role assumed in member accounts.
     #[arg(long, default_value = "OrganizationAccountAccessRole")]
     pub member_role_name: String,
-    /// The principal that assumes the baton-aws role (an account root or role ARN).
-    #[arg(long, default_value = "arn:aws:iam::111122223333:root")]
+    /// The principal that assumes the baton-aws role: an account root (arn:aws:iam::<account>:root) or a role or user ARN.
+    #[arg(long)]
     pub trusted_principal: String,
     /// The external id the trust policy requires (32-64 characters).
-    #[arg(long, default_value = "")]
+    #[arg(long)]
     pub external_id: String,
+}
+
+impl PolicyArgs {
+    /// Checks the trusted principal and the external id.
+    pub fn validate(&self) -> Result<(), String> {
+        let arn = crate::config::Arn::parse(&self.trusted_principal).map_err(|e| format!("--trusted-principal: {e}"))?;
+        let account_ok = arn.account.len() == 12 && arn.account.chars().all(|c| c.is_ascii_digit());
+        let resource_ok = arn.resource == "root" || arn.resource.starts_with("role/") || arn.resource.starts_with("user/");
+        if arn.service != "iam" || !account_ok || !resource_ok {
+            return Err(format!(
+                "--trusted-principal {:?}: expected arn:aws:iam::<12-digit account>:root, or a role or user ARN",
+                self.trusted_principal
+            ));
+        }
+        if !(32..=64).contains(&self.external_id.len()) {
+            return Err(format!("--external-id must be 32 to 64 characters, but it has {}", self.external_id.len()));
+        }
+        Ok(())
+    }
 }
 
 fn is_read(action: &str) -> bool {
@@ -81,7 +100,11 @@ pub fn documents(args: &PolicyArgs) -> Value {
         // Write permissions never belong in a read-only policy.
         actions.retain(|a| is_read(a) || a.ends_with("GenerateCredentialReport"));
     }
-    let mut statements = vec![json!({"Sid": "BatonAwsRead", "Effect": "Allow", "Action": actions.iter().collect::<Vec<_>>(), "Resource": "*"})];
+    let (reads, writes): (Vec<&String>, Vec<&String>) = actions.iter().partition(|a| is_read(a) || a.ends_with("GenerateCredentialReport"));
+    let mut statements = vec![json!({"Sid": "BatonAwsRead", "Effect": "Allow", "Action": reads, "Resource": "*"})];
+    if !writes.is_empty() {
+        statements.push(json!({"Sid": "BatonAwsProvision", "Effect": "Allow", "Action": writes, "Resource": "*"}));
+    }
     if args.cross_account {
         statements.push(json!({
             "Sid": "BatonAwsMemberAccounts",
@@ -90,14 +113,12 @@ pub fn documents(args: &PolicyArgs) -> Value {
             "Resource": format!("arn:aws:iam::*:role/{}", args.member_role_name),
         }));
     }
-    let mut trust = json!({
+    let trust = json!({
         "Effect": "Allow",
         "Principal": {"AWS": args.trusted_principal},
         "Action": "sts:AssumeRole",
+        "Condition": {"StringEquals": {"sts:ExternalId": args.external_id}},
     });
-    if !args.external_id.is_empty() {
-        trust["Condition"] = json!({"StringEquals": {"sts:ExternalId": args.external_id}});
-    }
     json!({
         "permissions_policy": {"Version": "2012-10-17", "Statement": statements},
         "trust_policy": {"Version": "2012-10-17", "Statement": [trust]},
@@ -122,7 +143,24 @@ mod tests {
     }
 
     fn actions(doc: &Value) -> Vec<String> {
-        doc["permissions_policy"]["Statement"][0]["Action"].as_array().unwrap().iter().map(|a| a.as_str().unwrap().to_string()).collect()
+        doc["permissions_policy"]["Statement"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|s| s["Action"].is_array())
+            .flat_map(|s| s["Action"].as_array().unwrap().iter().map(|a| a.as_str().unwrap().to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn rejects_bad_principal_and_external_id() {
+        let mut a = args(false, false);
+        assert!(a.validate().is_ok());
+        a.trusted_principal = "bob".into();
+        assert!(a.validate().unwrap_err().contains("bob"));
+        a.trusted_principal = "arn:aws:iam::111122223333:root".into();
+        a.external_id = "abc".into();
+        assert!(a.validate().unwrap_err().contains("it has 3"));
     }
 
     #[test]

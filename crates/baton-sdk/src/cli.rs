@@ -194,6 +194,13 @@ impl SdkArgs {
                 return Err(ConfigError(format!("--audit-log {}: the directory {} does not exist", path.display(), dir.display())));
             }
         }
+        if let Some(profile) = self.create_account_profile.as_deref().filter(|p| !p.trim().is_empty()) {
+            match serde_json::from_str::<serde_json::Value>(profile) {
+                Ok(serde_json::Value::Object(_)) => {}
+                Ok(_) => return Err(ConfigError("--create-account-profile: expected a JSON object such as {\"given_name\":\"Jane\"}".into())),
+                Err(e) => return Err(ConfigError(format!("--create-account-profile is not valid JSON ({e}); expected an object such as {{\"given_name\":\"Jane\"}}"))),
+            }
+        }
         if let Some(duration) = &self.grant_duration {
             crate::jit::parse_duration(duration).map_err(|e| ConfigError(format!("--grant-duration: {e}")))?;
         }

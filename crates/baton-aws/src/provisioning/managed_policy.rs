@@ -92,9 +92,14 @@ impl GrantManager for Attachment {
             return Err(invalid(format!("grant {} names no policy ARN", grant.id)));
         }
         if baton_sdk::provision::is_expanded(grant) {
+            let via: Vec<String> = grant.sources.as_ref().map(|s| s.keys().map(str::to_string).collect()).unwrap_or_default();
             return Err(ConnectorError::new(
                 baton_sdk::ErrorKind::FailedPrecondition,
-                format!("{who} holds {} through a group or role (grant {}); detach the policy from that group or role instead", entitlement.id, grant.id),
+                format!(
+                    "{who} holds {} only through {}; detach the policy from that group or role, or remove the principal from it",
+                    entitlement.id,
+                    if via.is_empty() { "a group or role".to_string() } else { via.join(", ") }
+                ),
             ));
         }
         let name = name_from_arn(&principal_arn);
