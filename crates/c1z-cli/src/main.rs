@@ -90,6 +90,9 @@ enum Command {
         /// its grants.csv, or a c1z file.
         #[arg(long)]
         previous: Option<PathBuf>,
+        /// Flag rows whose principal last logged in more than this many days before the sync ended.
+        #[arg(long)]
+        unused_days: Option<u32>,
     },
     /// Export every grant as CSV for SIEM and spreadsheet use.
     Export {
@@ -139,10 +142,10 @@ fn run(cli: &Cli) -> anyhow::Result<()> {
             let (old, new) = open_diff_sides(cli, old.as_deref(), new.as_deref(), old_sync.as_deref(), new_sync.as_deref())?;
             diff::listing(&old, &new)
         }
-        Command::Review { out: dir, previous } => {
+        Command::Review { out: dir, previous, unused_days } => {
             let snap = open(&cli.file, sync_id)?;
             let previous = previous.as_deref().map(review::load_previous).transpose()?;
-            let package = review::build(&snap, previous.as_ref())?;
+            let package = review::build(&snap, previous.as_ref(), *unused_days)?;
             let written = review::write(&package, dir)?;
             let e = &package.evidence;
             writeln!(out, "wrote {}", written.workbook.display())?;

@@ -410,3 +410,22 @@ fn golden_review_packages() {
         assert_eq!(read_csv(&out.join("grants.csv")).len() as i64, manifest["review_rows"].as_i64().unwrap());
     }
 }
+
+#[test]
+fn review_flags_unused_access() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("usage.c1z");
+    write_fixture(&file, State::First);
+    let unused_rows = |days: &str, name: &str| -> usize {
+        let out = dir.path().join(name);
+        let run = c1z(&["-f".as_ref(), file.as_os_str(), "review".as_ref(), "--out".as_ref(), out.as_os_str(), "--unused-days".as_ref(), days.as_ref()]);
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        let mut reader = csv::Reader::from_path(out.join("grants.csv")).unwrap();
+        let headers = reader.headers().unwrap().clone();
+        let column = headers.iter().position(|h| h == "unused").expect("an unused column");
+        reader.records().filter(|r| r.as_ref().unwrap()[column].starts_with("yes (")).count()
+    };
+    // The fixture's users last logged in on 2026-01-01, long before the sync.
+    assert!(unused_rows("30", "short") > 0, "rows of users idle for longer than 30 days are flagged");
+    assert_eq!(unused_rows("100000", "long"), 0, "nothing is idle for 100000 days");
+}

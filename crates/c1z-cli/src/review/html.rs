@@ -105,14 +105,14 @@ pub fn render(package: &Package) -> String {
 
     for (i, s) in package.sheets.iter().enumerate() {
         let _ = write!(page, "<h2 id=\"sheet-{i}\">{} <span class=\"muted\">({} grants)</span></h2>", esc(&s.label), s.rows.len());
-        page.push_str("<table><tr><th>Principal</th><th>Type</th><th>Entitlement</th><th>Resource</th><th>How granted</th><th>Origin</th><th>Privileged</th><th>Last login</th><th>Grant ID</th></tr>");
+        page.push_str("<table><tr><th>Principal</th><th>Type</th><th>Entitlement</th><th>Resource</th><th>How granted</th><th>Origin</th><th>Privileged</th><th>Last login</th><th>Unused</th><th>Grant ID</th></tr>");
         for r in &s.rows {
             let class = if r.privileged.is_empty() { "" } else { " class=\"priv\"" };
             let badge = if r.privileged.is_empty() { String::new() } else { format!("<span class=\"badge\" title=\"{}\">privileged</span>", esc(&r.privilege_reason)) };
             let _ = write!(
                 page,
-                "<tr{class}><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{badge}</td><td class=\"nowrap\">{}</td><td><code>{}</code></td></tr>",
-                esc(&r.principal), esc(&r.principal_type), esc(&r.entitlement), esc(&r.resource), esc(&r.granted), esc(&r.origin), esc(&r.last_login), esc(&r.grant_id)
+                "<tr{class}><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{badge}</td><td class=\"nowrap\">{}</td><td class=\"nowrap\">{}</td><td><code>{}</code></td></tr>",
+                esc(&r.principal), esc(&r.principal_type), esc(&r.entitlement), esc(&r.resource), esc(&r.granted), esc(&r.origin), esc(&r.last_login), esc(&r.unused), esc(&r.grant_id)
             );
         }
         page.push_str("</table>\n");

@@ -49,6 +49,9 @@ pub struct ReviewRow {
     pub privileged: String,
     pub privilege_reason: String,
     pub last_login: String,
+    /// `yes (N days)` when the principal's last login is older than `--unused-days`; empty otherwise or when unknown.
+    #[serde(default)]
+    pub unused: String,
     pub grant_id: String,
 }
 
@@ -56,12 +59,36 @@ pub struct ReviewRow {
 pub const CSV_COLUMNS: &[&str] = &[
     "sync_id", "account_id", "account", "principal_type", "principal_id", "principal", "principal_kind", "entitlement_id",
     "entitlement", "resource_type", "resource_id", "resource", "granted", "origin", "privileged", "privilege_reason",
-    "last_login", "grant_id",
+    "last_login", "unused", "grant_id",
 ];
 
 /// Builds the review rows of a snapshot: every stored grant, then the derived
 /// holdings of every principal, sorted by account, principal and entitlement.
 pub fn rows(snap: &Snapshot, privileges: &Privileges) -> Vec<ReviewRow> {
+    rows_with_usage(snap, privileges, None)
+}
+
+/// Builds the review rows and flags those whose principal has not logged in
+/// for more than `unused_days` days before the end of the sync.
+pub fn rows_with_usage(snap: &Snapshot, privileges: &Privileges, unused_days: Option<u32>) -> Vec<ReviewRow> {
+    let mut rows = rows_plain(snap, privileges);
+    if let Some(days) = unused_days {
+        let reference = snap.sync.ended_at.as_deref().or(Some(snap.sync.started_at.as_str())).and_then(c1z::timefmt::parse);
+        for row in &mut rows {
+            let key = (row.principal_type.clone(), row.principal_id.clone());
+            let last = snap.user_trait(&key).and_then(|u| u.last_login.clone());
+            if let (Some(reference), Some(last)) = (reference, last) {
+                let idle = (reference.unix_timestamp() - last.seconds) / 86_400;
+                if idle > i64::from(days) {
+                    row.unused = format!("yes ({idle} days)");
+                }
+            }
+        }
+    }
+    rows
+}
+
+fn rows_plain(snap: &Snapshot, privileges: &Privileges) -> Vec<ReviewRow> {
     let mut rows = Vec::with_capacity(snap.grants.len());
     for g in &snap.grants {
         let grant = &g.grant;
@@ -122,6 +149,7 @@ fn row(
         privileged: if reason.is_empty() { String::new() } else { "yes".to_string() },
         privilege_reason: reason,
         last_login,
+        unused: String::new(),
         grant_id: grant_id.to_string(),
     }
 }
@@ -326,9 +354,9 @@ pub const GRANTS_CSV: &str = "grants.csv";
 pub const MANIFEST: &str = "manifest.json";
 
 /// Builds the package content for a snapshot.
-pub fn build(snap: &Snapshot, previous: Option<&Previous>) -> Result<Package> {
+pub fn build(snap: &Snapshot, previous: Option<&Previous>, unused_days: Option<u32>) -> Result<Package> {
     let privileges = privilege::analyze(snap);
-    let rows = rows(snap, &privileges);
+    let rows = rows_with_usage(snap, &privileges, unused_days);
     let stats = snap.file.stats(&snap.sync.sync_id)?;
     let mut counts: BTreeMap<String, TypeCounts> = BTreeMap::new();
     for (t, n) in &stats.resources_by_resource_type {
