@@ -79,6 +79,10 @@ pub struct AwsArgs {
     #[arg(long = "sync-only-attached-policies", env = "BATON_SYNC_ONLY_ATTACHED_POLICIES")]
     pub sync_only_attached_policies: bool,
 
+    /// Add console access (`console_access` in the profile) and MFA status to IAM users, from the credential report.
+    #[arg(long = "sync-credential-facts", env = "BATON_SYNC_CREDENTIAL_FACTS")]
+    pub sync_credential_facts: bool,
+
     /// Read Identity Center user status from the SCIM endpoint where the Identity Store API reports none.
     #[arg(long = "scim-enabled", env = "BATON_SCIM_ENABLED")]
     pub scim_enabled: bool,

@@ -125,6 +125,11 @@ impl IamApi {
         Ok(self.credential_report().await?.and_then(|r| r.users.get(user_arn).map(|f| f.access_keys_last_used.clone())))
     }
 
+    /// A user's console-password and MFA facts from the credential report.
+    pub async fn cached_credential_facts(&self, user_arn: &str) -> Result<Option<(Option<bool>, Option<bool>)>, AwsError> {
+        Ok(self.credential_report().await?.and_then(|r| r.users.get(user_arn).map(|f| (f.console_access, f.mfa_active))))
+    }
+
     /// The SDK client, for the writes of provisioning.
     pub fn client(&self) -> &Client {
         &self.client

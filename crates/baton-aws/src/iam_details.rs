@@ -146,6 +146,10 @@ impl AuthorizationDetails {
 pub struct CredentialFacts {
     /// Last use of access keys 1 and 2, as (seconds, nanoseconds) since the Unix epoch.
     pub access_keys_last_used: Vec<(i64, u32)>,
+    /// Whether the user has a console password (a login profile), if the report says.
+    pub console_access: Option<bool>,
+    /// Whether the user has an MFA device, if the report says.
+    pub mfa_active: Option<bool>,
 }
 
 /// The IAM credential report of an account, by user ARN.
@@ -217,7 +221,13 @@ impl CredentialReport {
             let arn = fields[commas + 1..=2 * commas + 1].join(",");
             let field = |index: usize| fields.get(index + extra).copied().unwrap_or("");
             let access_keys_last_used = key_columns.iter().filter_map(|&i| parse_time(field(i))).collect();
-            users.insert(arn, CredentialFacts { access_keys_last_used });
+            let flag = |name: &str| match column(name).map(field) {
+                Some("true") => Some(true),
+                Some("false") => Some(false),
+                _ => None,
+            };
+            // The root account's row reports password_enabled as not_supported.
+            users.insert(arn, CredentialFacts { access_keys_last_used, console_access: flag("password_enabled"), mfa_active: flag("mfa_active") });
         }
         CredentialReport { users }
     }

@@ -102,6 +102,24 @@ pub fn user_resource(user: &User, parent: Option<&ResourceId>, last_login: Optio
     }
 }
 
+/// Adds console access (profile `console_access`, from the login profile as
+/// the credential report's `password_enabled` shows it) and MFA
+/// (`UserTrait.mfa_status`) to a user, where the report has them.
+fn add_credential_facts(resource: &mut Resource, facts: Option<(Option<bool>, Option<bool>)>) {
+    let Some((console, mfa)) = facts else { return };
+    if let (Some(console), Some(profile)) = (console, resource.profile.as_mut()) {
+        profile.fields.insert("console_access".into(), prost_types::Value { kind: Some(prost_types::value::Kind::BoolValue(console)) });
+    }
+    if let Some(mfa) = mfa {
+        if let Some(mut trait_) = c1z::any::find::<UserTrait>(&resource.annotations) {
+            trait_.mfa_status = Some(user_trait::MfaStatus { mfa_enabled: mfa });
+            for annotation in resource.annotations.iter_mut().filter(|a| c1z::any::is::<UserTrait>(a)) {
+                *annotation = pack(&trait_);
+            }
+        }
+    }
+}
+
 #[async_trait]
 impl ResourceSyncer for Syncer {
     fn resource_type(&self) -> ResourceType {
@@ -114,7 +132,12 @@ impl ResourceSyncer for Syncer {
         let mut out = Vec::with_capacity(users.len());
         for user in &users {
             let last_login = self.last_login(&iam, user).await?;
-            out.push(user_resource(user, parent, last_login));
+            let mut resource = user_resource(user, parent, last_login);
+            if self.ctx.args.sync_credential_facts {
+                let facts = self.ctx.optional(iam.cached_credential_facts(&user.arn).await, &user.arn)?.flatten();
+                add_credential_facts(&mut resource, facts);
+            }
+            out.push(resource);
         }
         Ok(Page::with_next(out, next.unwrap_or_default()))
     }

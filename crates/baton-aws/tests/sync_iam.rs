@@ -319,3 +319,30 @@ async fn only_attached_and_resource_type_filters() {
     }
     assert!(s.resources.keys().all(|k| k.starts_with("iam_user:") || k.starts_with("group:")));
 }
+
+#[tokio::test]
+async fn credential_facts_are_opt_in() {
+    let moto = Moto::start();
+    seed_iam(&moto.endpoint(), 0).await;
+    let config = support::moto::sdk_config(&moto.endpoint()).await;
+    aws_sdk_iam::Client::new(&config).create_login_profile().user_name("alice").password("Passw0rd!Passw0rd").send().await.unwrap();
+    let (_dir, out) = temp_c1z("facts.c1z");
+    let console = |s: &Synced, name: &str| -> Option<bool> {
+        let user = &s.resources[&format!("iam_user:{}", arn("user", name))];
+        match user.profile.as_ref().unwrap().fields.get("console_access").and_then(|v| v.kind.clone()) {
+            Some(prost_types::value::Kind::BoolValue(b)) => Some(b),
+            _ => None,
+        }
+    };
+
+    assert_success(&run_baton_aws(&moto.endpoint(), &["-f", out.to_str().unwrap()], &[]));
+    let plain = read(&out);
+    assert_eq!(console(&plain, "alice"), None, "without the flag the rows match the Go connector's");
+
+    assert_success(&run_baton_aws(&moto.endpoint(), &["-f", out.to_str().unwrap(), "--sync-credential-facts"], &[]));
+    let s = read(&out);
+    assert_eq!(console(&s, "alice"), Some(true), "alice has a login profile");
+    assert_eq!(console(&s, "carol"), Some(false));
+    let alice: UserTrait = any::find(&s.resources[&format!("iam_user:{}", arn("user", "alice"))].annotations).unwrap();
+    assert_eq!(alice.mfa_status.map(|m| m.mfa_enabled), Some(false));
+}
