@@ -346,3 +346,44 @@ async fn credential_facts_are_opt_in() {
     let alice: UserTrait = any::find(&s.resources[&format!("iam_user:{}", arn("user", "alice"))].annotations).unwrap();
     assert_eq!(alice.mfa_status.map(|m| m.mfa_enabled), Some(false));
 }
+
+#[tokio::test]
+async fn iam_last_login_is_latest_of_password_and_keys() {
+    use base64::Engine;
+    let moto = Moto::start();
+    seed_iam(&moto.endpoint(), 0).await;
+    let proxy = Proxy::start(moto.port);
+    let (password, key) = ("2026-11-01T10:00:00Z", "2026-11-20T08:30:00Z");
+    let alice = arn("user", "alice");
+    let carol = arn("user", "carol");
+    let report = format!(
+        "user,arn,user_creation_time,password_enabled,password_last_used,password_last_changed,password_next_rotation,mfa_active,access_key_1_active,access_key_1_last_rotated,access_key_1_last_used_date,access_key_1_last_used_region,access_key_1_last_used_service,access_key_2_active,access_key_2_last_rotated,access_key_2_last_used_date,access_key_2_last_used_region,access_key_2_last_used_service,cert_1_active,cert_1_last_rotated,cert_2_active,cert_2_last_rotated\n\
+         alice,{alice},2026-01-01T00:00:00Z,true,{password},N/A,N/A,false,true,N/A,{key},us-east-1,s3,false,N/A,N/A,N/A,N/A,false,N/A,false,N/A\n\
+         carol,{carol},2026-01-01T00:00:00Z,true,{password},N/A,N/A,false,false,N/A,N/A,N/A,N/A,false,N/A,N/A,N/A,N/A,false,N/A,false,N/A\n"
+    );
+    let encoded = base64::engine::general_purpose::STANDARD.encode(report);
+    let (alice_arn, carol_arn) = (alice.clone(), carol.clone());
+    proxy.rewrite(std::sync::Arc::new(move |action: &str, _: &std::collections::HashMap<String, String>, body: String| match action {
+        "GetCredentialReport" => match (body.find("<Content>"), body.find("</Content>")) {
+            (Some(a), Some(b)) => format!("{}<Content>{encoded}</Content>{}", &body[..a], &body[b + "</Content>".len()..]),
+            _ => body,
+        },
+        // ListUsers and the snapshot both report when the password was last used.
+        "ListUsers" | "GetAccountAuthorizationDetails" => {
+            let mut out = body;
+            for arn in [&alice_arn, &carol_arn] {
+                out = out.replace(&format!("<Arn>{arn}</Arn>"), &format!("<Arn>{arn}</Arn><PasswordLastUsed>{password}</PasswordLastUsed>"));
+            }
+            out
+        }
+        _ => body,
+    }));
+    let (_dir, out) = temp_c1z("logins.c1z");
+    assert_success(&run_baton_aws(&proxy.endpoint(), &["-f", out.to_str().unwrap()], &[]));
+    let s = read(&out);
+    let last = |arn: &str| any::find::<UserTrait>(&s.resources[&format!("iam_user:{arn}")].annotations).unwrap().last_login.map(|t| t.seconds);
+    let at = |text: &str| time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339).unwrap().unix_timestamp();
+    assert_eq!(last(&alice), Some(at(key)), "the key was used after the password");
+    assert_eq!(last(&carol), Some(at(password)), "with no key use, the password's last use counts");
+    assert_eq!(last(&arn("user", "service/svc-deploy")), None, "no use at all: no last login");
+}
