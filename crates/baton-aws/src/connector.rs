@@ -20,7 +20,7 @@ use crate::sso::{Instance, SsoApi};
 use crate::{access_key, account, account_iam, group, iam_policy, iam_user, inline_policy, organization, permission_set};
 use crate::{permission_set_assignment, role, scim, sso_group, sso_user};
 
-/// What the checks before a sync found out.
+/// Results of the checks made before a sync.
 #[derive(Debug, Clone)]
 pub struct Setup {
     /// The account the credentials belong to.

@@ -146,9 +146,9 @@ impl AuthorizationDetails {
 pub struct CredentialFacts {
     /// Last use of access keys 1 and 2, as (seconds, nanoseconds) since the Unix epoch.
     pub access_keys_last_used: Vec<(i64, u32)>,
-    /// Whether the user has a console password (a login profile), if the report says.
+    /// Whether the user has a console password (a login profile), when the report includes it.
     pub console_access: Option<bool>,
-    /// Whether the user has an MFA device, if the report says.
+    /// Whether the user has an MFA device, when the report includes it.
     pub mfa_active: Option<bool>,
 }
 

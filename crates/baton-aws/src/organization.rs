@@ -11,6 +11,18 @@ use c1z::v2::{Entitlement, Grant, Resource, ResourceId, ResourceType};
 use crate::connector::Ctx;
 use crate::resource_types as rt;
 
+/// A root or organizational unit, named by its id when it has no name.
+/// Organizational units can contain further units, hence the child type.
+fn hierarchy_resource(resource_type: &str, id: String, name: Option<String>, parent: Option<&ResourceId>) -> Resource {
+    Resource {
+        id: Some(rid(resource_type, &id)),
+        parent_resource_id: parent.cloned(),
+        display_name: name.filter(|n| !n.is_empty()).unwrap_or(id),
+        annotations: vec![child_type(rt::ORGANIZATIONAL_UNIT)],
+        ..Default::default()
+    }
+}
+
 /// The organisation root.
 pub struct RootSyncer {
     ctx: Arc<Ctx>,
@@ -48,15 +60,7 @@ impl ResourceSyncer for RootSyncer {
         };
         let resources = roots
             .into_iter()
-            .map(|root| {
-                let id = root.id.unwrap_or_default();
-                Resource {
-                    id: Some(rid(rt::ORGANIZATION, &id)),
-                    display_name: root.name.filter(|n| !n.is_empty()).unwrap_or_else(|| id.clone()),
-                    annotations: vec![child_type(rt::ORGANIZATIONAL_UNIT)],
-                    ..Default::default()
-                }
-            })
+            .map(|root| hierarchy_resource(rt::ORGANIZATION, root.id.unwrap_or_default(), root.name, None))
             .collect();
         Ok(Page::with_next(resources, next.unwrap_or_default()))
     }
@@ -84,16 +88,7 @@ impl ResourceSyncer for UnitSyncer {
         let Some((units, next)) = self.ctx.optional(listed, &parent.resource)? else { return Ok(Page::default()) };
         let resources = units
             .into_iter()
-            .map(|unit| {
-                let id = unit.id.unwrap_or_default();
-                Resource {
-                    id: Some(rid(rt::ORGANIZATIONAL_UNIT, &id)),
-                    parent_resource_id: Some(parent.clone()),
-                    display_name: unit.name.filter(|n| !n.is_empty()).unwrap_or_else(|| id.clone()),
-                    annotations: vec![child_type(rt::ORGANIZATIONAL_UNIT)],
-                    ..Default::default()
-                }
-            })
+            .map(|unit| hierarchy_resource(rt::ORGANIZATIONAL_UNIT, unit.id.unwrap_or_default(), unit.name, Some(parent)))
             .collect();
         Ok(Page::with_next(resources, next.unwrap_or_default()))
     }

@@ -168,7 +168,7 @@ async fn odd_pages_and_duplicates_are_handled() {
     let moto = Moto::start();
     seed_iam(&moto.endpoint(), 5).await;
     let proxy = Proxy::start(moto.port);
-    // ListUsers answers its first page with no users but a marker, and repeats a user on a later page.
+    // ListUsers returns a first page with no users but a marker, and repeats a user on a later page.
     let first = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
     proxy.rewrite(std::sync::Arc::new(move |action: &str, params: &std::collections::HashMap<String, String>, body: String| {
         if action != "ListUsers" {

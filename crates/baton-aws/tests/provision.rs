@@ -148,7 +148,9 @@ async fn iam_errors_are_final_or_retried() {
     let quota = run(&proxy.endpoint(), &file, &audit, &grant);
     assert!(!quota.status.success());
     let log = stderr(&quota);
-    assert!(log.contains("quota") && log.contains(&alice) && log.contains(&member), "{log}");
+    assert!(log.contains("quota"), "{log}");
+    assert!(log.contains(&alice), "the message names the principal: {log}");
+    assert!(log.contains(&member), "the message names the entitlement: {log}");
     assert_eq!(proxy.count("AddUserToGroup"), 1, "a quota is final, not retried");
 
     let proxy = Proxy::start(moto.port);
@@ -165,7 +167,8 @@ async fn iam_errors_are_final_or_retried() {
 
     let unknown = run(&moto.endpoint(), &file, &audit, &["--revoke-grant", "no-such-grant"]);
     assert!(!unknown.status.success());
-    assert!(stderr(&unknown).contains("no-such-grant") && stderr(&unknown).contains("sync first"), "{}", stderr(&unknown));
+    assert!(stderr(&unknown).contains("no-such-grant"), "{}", stderr(&unknown));
+    assert!(stderr(&unknown).contains("sync first"), "{}", stderr(&unknown));
 }
 
 #[tokio::test]
@@ -280,7 +283,7 @@ async fn identity_center_grants_revokes_and_repeats() {
     assert!(stdout(&go(&delete)).contains("does not exist"));
 }
 
-/// Creation answered IN_PROGRESS, then a status sequence from the proxy.
+/// Makes creation return IN_PROGRESS, then the given status sequence.
 fn async_status(proxy: &Proxy, statuses: Vec<&'static str>) {
     let calls = Arc::new(AtomicUsize::new(0));
     proxy.rewrite(Arc::new(move |action: &str, _: &HashMap<String, String>, body: String| {
@@ -325,7 +328,8 @@ async fn assignment_states_moto_never_produces() {
     let a = args(6);
     let failed = run(&proxy.endpoint(), &file, &audit, &a.iter().map(String::as_str).collect::<Vec<_>>());
     assert!(!failed.status.success());
-    assert!(stderr(&failed).contains("FAILED") && stderr(&failed).contains("being provisioned"), "{}", stderr(&failed));
+    assert!(stderr(&failed).contains("FAILED"), "{}", stderr(&failed));
+    assert!(stderr(&failed).contains("being provisioned"), "AWS's reason is passed on: {}", stderr(&failed));
     assert_eq!(proxy.count("DescribeAccountAssignmentCreationStatus"), 3);
 
     // IN_PROGRESS, then SUCCEEDED.

@@ -222,7 +222,8 @@ async fn credential_failure_fails_and_keeps_file() {
     let run = run_baton_aws(&proxy.endpoint(), &["-f", out.to_str().unwrap()], &[]);
     assert!(!run.status.success(), "an expired token must fail the sync");
     let log = stderr(&run);
-    assert!(log.contains("ExpiredToken") && log.contains("credentials"), "{log}");
+    assert!(log.contains("ExpiredToken"), "{log}");
+    assert!(log.contains("credentials"), "{log}");
     assert!(log.contains("left unchanged"), "{log}");
     assert_eq!(std::fs::read(&out).unwrap(), before, "the earlier c1z is untouched");
 
@@ -291,7 +292,8 @@ async fn assume_role_single_and_two_hop() {
     assert_success(&run);
     let arns: Vec<String> =
         proxy.calls().into_iter().filter(|c| c.action == "AssumeRole").filter_map(|c| c.params.get("RoleArn").cloned()).collect();
-    assert!(arns.contains(&binding) && arns.contains(&role), "both hops were assumed: {arns:?}");
+    assert!(arns.contains(&binding), "the binding role was assumed: {arns:?}");
+    assert!(arns.contains(&role), "the customer role was assumed: {arns:?}");
 }
 
 #[tokio::test]
@@ -315,7 +317,8 @@ async fn only_attached_and_resource_type_filters() {
     for grant in s.grants.values() {
         let ent = grant.entitlement.as_ref().unwrap().resource.as_ref().unwrap().id.as_ref().unwrap();
         let principal = grant.principal.as_ref().unwrap().id.as_ref().unwrap();
-        assert!(s.types.contains(&ent.resource_type) && s.types.contains(&principal.resource_type), "{} points outside the sync", grant.id);
+        assert!(s.types.contains(&ent.resource_type), "{} is on a type outside the sync", grant.id);
+        assert!(s.types.contains(&principal.resource_type), "{} is held by a type outside the sync", grant.id);
     }
     assert!(s.resources.keys().all(|k| k.starts_with("iam_user:") || k.starts_with("group:")));
 }

@@ -44,7 +44,7 @@ pub struct SdkArgs {
     #[arg(long = "task-concurrency", env = "BATON_TASK_CONCURRENCY", default_value_t = 3)]
     pub task_concurrency: usize,
 
-    /// Service mode: answer sync tasks with an empty finished sync.
+    /// Service mode: finish sync tasks with an empty finished sync.
     #[arg(long = "skip-full-sync", env = "BATON_SKIP_FULL_SYNC")]
     pub skip_full_sync: bool,
 

@@ -355,7 +355,7 @@ impl C1zFile {
     }
 
     /// Ends a sync: sets `ended_at`, the token, the cached stats and the
-    /// verification marker. `verified` says the engine drained every page
+    /// verification marker. `verified` means the engine drained every page
     /// cursor it scheduled (the checks this writer can vouch for).
     pub fn end_sync(&self, sync_id: &str, sync_token: &str, verified: bool) -> Result<()> {
         self.conn.execute(

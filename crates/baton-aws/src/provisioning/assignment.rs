@@ -152,7 +152,7 @@ impl Assignments {
         }
     }
 
-    /// Takes the status AWS answered a creation or deletion with to a final
+    /// Takes the status AWS returned for a creation or deletion to a final
     /// state: done, FAILED with AWS's reason, or polled until it settles.
     async fn settle(&self, t: &Target, entitlement: &str, status: Option<AccountAssignmentOperationStatus>, creating: bool) -> Result<(), ConnectorError> {
         let status = status.unwrap_or_else(|| AccountAssignmentOperationStatus::builder().build());
@@ -317,7 +317,7 @@ impl GrantManager for Assignments {
 }
 
 /// A ConflictException means another operation on the account is running,
-/// which is also how AWS answers for a suspended account.
+/// which is also the error AWS returns for a suspended account.
 fn conflict(e: crate::client::AwsError, t: &Target, entitlement: &str, unverified: bool) -> ConnectorError {
     if e.code != "ConflictException" {
         return failed(e, "change", &t.who, entitlement);

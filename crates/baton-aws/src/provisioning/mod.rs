@@ -1,6 +1,6 @@
 //! Provisioning: granting and revoking entitlements, creating and deleting
 //! users. Each grant or revoke first checks whether there is anything to do,
-//! so repeating one succeeds and says that nothing changed.
+//! so repeating one succeeds and reports that nothing changed.
 
 mod assignment;
 mod iam_group;

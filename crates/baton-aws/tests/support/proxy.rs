@@ -10,14 +10,14 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::sync::{Arc, Mutex};
 
-/// One forwarded or answered call.
+/// One call the proxy forwarded or handled itself.
 #[derive(Debug, Clone)]
 pub struct Call {
     pub action: String,
     pub params: HashMap<String, String>,
 }
 
-/// An error answered instead of forwarding.
+/// An error returned instead of forwarding the call.
 #[derive(Debug, Clone)]
 pub struct Fault {
     pub status: u16,
