@@ -12,7 +12,6 @@ use baton_sdk::{ConnectorError, Page, ResourceSyncer};
 use c1z::any::pack;
 use c1z::v2::{secret_trait::CredentialType, Entitlement, Grant, Resource, ResourceId, ResourceType, SecretTrait, V1Identifier};
 use prost_types::Timestamp;
-use tracing::error;
 
 use crate::connector::Ctx;
 use crate::resource_types as rt;
@@ -44,17 +43,10 @@ impl ResourceSyncer for Syncer {
         let (users, next) = self.ctx.iam.list_users(token).await?;
         let mut out = Vec::new();
         for user in &users {
-            let keys = match self.ctx.iam.access_keys(&user.user_name).await {
-                Ok(keys) => keys,
-                Err(e) if e.is_access_denied() || e.is_not_found() => {
-                    self.ctx.optional::<()>(Err(e), &user.arn)?;
-                    continue;
-                }
-                Err(e) => {
-                    error!(user = %user.arn, error = %e, "could not list access keys; skipping this user's keys");
-                    continue;
-                }
-            };
+            // Denied or vanished: left out with a warning. Anything else (expired
+            // credentials, throttling past the retries) stops the sync rather than
+            // publish a user without keys they still have.
+            let Some(keys) = self.ctx.optional(self.ctx.iam.access_keys(&user.user_name).await, &user.arn)? else { continue };
             for key in keys {
                 let Some(key_id) = key.access_key_id.clone() else { continue };
                 let last_used = self.ctx.optional(self.ctx.iam.access_key_last_used(&key_id).await, &user.arn)?.flatten();

@@ -48,7 +48,8 @@ impl ResourceSyncer for Syncer {
             } else {
                 match self.ctx.member_iam(&id).await {
                     Ok(_) => children = &[rt::IAM_USER, rt::ROLE, rt::GROUP, rt::IAM_POLICY],
-                    Err(reason) => warn!(account = %id, %reason, "skipping the IAM of this member account"),
+                    Err(e) if e.denied => warn!(account = %id, reason = %e, "skipping the IAM of this member account"),
+                    Err(e) => return Err(e.into_connector_error(&id, "")),
                 }
             }
             out.push(account_resource(rt::ACCOUNT_IAM, account, None, children));

@@ -55,7 +55,7 @@ pub struct Ctx {
     pub sync_org_parents: bool,
     pub sync_unit_parents: bool,
     setup: OnceLock<Setup>,
-    member_iam: tokio::sync::Mutex<HashMap<String, Result<IamApi, String>>>,
+    member_iam: tokio::sync::Mutex<HashMap<String, Result<IamApi, MemberAccessError>>>,
     pub caches: tokio::sync::Mutex<Caches>,
     /// Identity Center reads shared by several resource types, read once each.
     pub sso_cache: crate::sso_cache::SsoCache,
@@ -147,9 +147,7 @@ impl Ctx {
         if account.is_empty() || account == "aws" || account == self.setup().caller_account {
             return Ok(self.iam.clone());
         }
-        self.member_iam(&account).await.map_err(|reason| {
-            ConnectorError::new(ErrorKind::PermissionDenied, format!("no access to account {account} for {arn}: {reason}"))
-        })
+        self.member_iam(&account).await.map_err(|e| e.into_connector_error(&account, &format!(" for {arn}")))
     }
 
     /// The IAM client for a listing under `parent` (an `account_iam` resource or none).
@@ -157,17 +155,17 @@ impl Ctx {
         match parent {
             Some(p) if p.resource_type == rt::ACCOUNT_IAM && p.resource != self.setup().caller_account => {
                 let account = p.resource.clone();
-                self.member_iam(&account).await.map_err(|reason| {
-                    ConnectorError::new(ErrorKind::PermissionDenied, format!("no access to account {account}: {reason}"))
-                })
+                self.member_iam(&account).await.map_err(|e| e.into_connector_error(&account, ""))
             }
             _ => Ok(self.iam.clone()),
         }
     }
 
     /// The IAM client of a member account, assuming its role on first use.
-    /// A failed assumption is remembered for this sync only.
-    pub async fn member_iam(&self, account: &str) -> Result<IamApi, String> {
+    /// A client or a denial is remembered for this sync only (a connector
+    /// serves one sync); any other failure is not remembered, so a retry of
+    /// the same page, or the next sync, assumes the role again.
+    pub async fn member_iam(&self, account: &str) -> Result<IamApi, MemberAccessError> {
         let mut clients = self.member_iam.lock().await;
         if let Some(found) = clients.get(account) {
             return found.clone();
@@ -185,10 +183,47 @@ impl Ctx {
                 let config = self.configs.global.clone().into_builder().credentials_provider(SharedCredentialsProvider::new(credentials)).build();
                 Ok(IamApi::new(aws_sdk_iam::Client::new(&config)))
             }
-            Err(e) => Err(format!("could not assume {role_arn}: {}", aws_smithy_types::error::display::DisplayErrorContext(&e))),
+            Err(e) => {
+                let detail = aws_smithy_types::error::display::DisplayErrorContext(&e).to_string();
+                Err(MemberAccessError { denied: detail.contains("AccessDenied"), reason: format!("could not assume {role_arn}: {detail}") })
+            }
         };
-        clients.insert(account.to_string(), result.clone());
+        if result.as_ref().map_or_else(|e| e.denied, |_| true) {
+            clients.insert(account.to_string(), result.clone());
+        }
         result
+    }
+}
+
+/// Why a member account's role could not be assumed.
+#[derive(Debug, Clone)]
+pub struct MemberAccessError {
+    /// STS answered AccessDenied: the role is missing or does not trust the
+    /// caller, a setup choice the sync reports and works around. Any other
+    /// failure (throttling after retries, an unreachable endpoint, expired
+    /// base credentials) stops the sync, since leaving the account out
+    /// would read downstream as its access being removed.
+    pub denied: bool,
+    pub reason: String,
+}
+
+impl std::fmt::Display for MemberAccessError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.reason)
+    }
+}
+
+impl MemberAccessError {
+    /// The error a sync stops with when an account it must read is out of reach.
+    pub fn into_connector_error(self, account: &str, what: &str) -> ConnectorError {
+        if self.denied {
+            ConnectorError::new(ErrorKind::PermissionDenied, format!("no access to account {account}{what}: {}", self.reason))
+        } else {
+            ConnectorError::new(
+                ErrorKind::Unavailable,
+                format!("could not reach account {account}{what}: {}; the sync stops rather than leave the account out, run it again", self.reason),
+            )
+        }
     }
 }
 

@@ -340,10 +340,24 @@ impl IamApi {
 /// Decodes the URL encoding IAM applies to policy documents. A document that
 /// is not URL-encoded comes back unchanged.
 pub fn url_decode(text: &str) -> String {
-    percent_encoding::percent_decode_str(&text.replace('+', "%20")).decode_utf8_lossy().into_owned()
+    // RFC 3986 percent-encoding, as IAM documents: a `+` is a literal plus
+    // (IAM names may contain one), never a space.
+    percent_encoding::percent_decode_str(text).decode_utf8_lossy().into_owned()
 }
 
 /// The last path segment of an IAM ARN: the entity name.
 pub fn name_from_arn(arn: &str) -> &str {
     arn.rsplit('/').next().unwrap_or(arn)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::url_decode;
+
+    #[test]
+    fn url_decode_keeps_a_literal_plus() {
+        assert_eq!(url_decode("%7B%22AWS%22%3A%22arn%3Aaws%3Aiam%3A%3A1%3Auser%2Fa%2Bb%22%7D"), r#"{"AWS":"arn:aws:iam::1:user/a+b"}"#);
+        assert_eq!(url_decode("user/a+b=c,d.e@f-g"), "user/a+b=c,d.e@f-g");
+        assert_eq!(url_decode("%7B%20%7D"), "{ }");
+    }
 }

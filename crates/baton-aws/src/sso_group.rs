@@ -62,6 +62,13 @@ pub fn membership_grant(group: &Resource, user_arn: &str, membership_id: &str) -
 
 #[async_trait]
 impl ResourceSyncer for Syncer {
+    /// The Identity Store listing returns every group (a denied listing
+    /// fails the sync), so an assignment or membership naming one it did not
+    /// return is left over from a deleted group.
+    fn lists_every_principal(&self) -> bool {
+        true
+    }
+
     fn resource_type(&self) -> ResourceType {
         rt::registered(rt::SSO_GROUP, self.ctx.sync_policy_grants)
     }

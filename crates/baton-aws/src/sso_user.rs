@@ -90,6 +90,13 @@ pub fn user_resource(user: &User, region: &str, active: Option<bool>, last_login
 
 #[async_trait]
 impl ResourceSyncer for Syncer {
+    /// The Identity Store listing returns every user (a denied listing
+    /// fails the sync), so an assignment or membership naming one it did not
+    /// return is left over from a deleted user.
+    fn lists_every_principal(&self) -> bool {
+        true
+    }
+
     fn resource_type(&self) -> ResourceType {
         rt::registered(rt::SSO_USER, self.ctx.sync_policy_grants)
     }

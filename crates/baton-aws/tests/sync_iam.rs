@@ -390,3 +390,50 @@ async fn iam_last_login_is_latest_of_password_and_keys() {
     assert_eq!(last(&carol), Some(at(password)), "with no key use, the password's last use counts");
     assert_eq!(last(&arn("user", "service/svc-deploy")), None, "no use at all: no last login");
 }
+
+#[tokio::test]
+async fn names_with_every_allowed_character_and_paths() {
+    let moto = Moto::start();
+    let config = support::moto::sdk_config(&moto.endpoint()).await;
+    let iam = aws_sdk_iam::Client::new(&config);
+    // IAM names allow letters, digits and `+=,.@_-`; paths allow more.
+    let (user, group, role, pol, inline) = ("a+b=c,d.e@f-g_h", "ops+=,.@-_", "svc+=,.@-_", "pol+=,.@-_", "inl+=,.@-_");
+    iam.create_user().user_name(user).path("/dept.a/team-1/").send().await.unwrap();
+    iam.create_group().group_name(group).path("/x.y/").send().await.unwrap();
+    iam.add_user_to_group().group_name(group).user_name(user).send().await.unwrap();
+    let user_arn = arn("user", &format!("dept.a/team-1/{user}"));
+    let group_arn = arn("group", &format!("x.y/{group}"));
+    let role_arn = arn("role", &format!("svc-roles/{role}"));
+    let policy_arn = arn("policy", &format!("p.q/{pol}"));
+    // A trust policy with a single statement object and a string principal.
+    let trust = format!(r#"{{"Version":"2012-10-17","Statement":{{"Effect":"Allow","Principal":{{"AWS":"{user_arn}"}},"Action":"sts:AssumeRole"}}}}"#);
+    iam.create_role().role_name(role).path("/svc-roles/").assume_role_policy_document(trust).send().await.unwrap();
+    let document = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"arn:aws:s3:::a+b/*"}]}"#;
+    iam.create_policy().policy_name(pol).path("/p.q/").policy_document(document).send().await.unwrap();
+    iam.attach_group_policy().group_name(group).policy_arn(&policy_arn).send().await.unwrap();
+    iam.put_user_policy().user_name(user).policy_name(inline).policy_document(document).send().await.unwrap();
+
+    let (_dir, out) = temp_c1z("names.c1z");
+    assert_success(&run_baton_aws(&moto.endpoint(), &["-f", out.to_str().unwrap()], &[]));
+    let s = read(&out);
+    for (key, display) in [
+        (format!("iam_user:{user_arn}"), user),
+        (format!("group:{group_arn}"), group),
+        (format!("role:{role_arn}"), role),
+        (format!("iam_policy:{policy_arn}"), pol),
+    ] {
+        let resource = s.resources.get(&key).unwrap_or_else(|| panic!("{key} is synced; have {:?}", s.resources.keys()));
+        assert_eq!(resource.display_name, display, "{key}");
+    }
+    assert!(s.resources.contains_key(&format!("inline_policy:{user_arn}::inline::{inline}")));
+    for grant in [
+        format!("group:{group_arn}:member:iam_user:{user_arn}"),
+        format!("role:{role_arn}:assignment:iam_user:{user_arn}"),
+        format!("iam_policy:{policy_arn}:attached:group:{group_arn}"),
+        format!("inline_policy:{user_arn}::inline::{inline}:attached:iam_user:{user_arn}"),
+        // Expanded through the group.
+        format!("iam_policy:{policy_arn}:attached:iam_user:{user_arn}"),
+    ] {
+        assert!(s.grants.contains_key(&grant), "{grant} in {:#?}", s.grants.keys().collect::<Vec<_>>());
+    }
+}

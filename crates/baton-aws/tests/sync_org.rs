@@ -294,3 +294,131 @@ async fn sso_last_login_from_cloudtrail() {
     assert_eq!(last_login(2), None, "only sign-in events count; no event means unknown");
     assert!(proxy.count("LookupEvents") >= 3, "the throttled lookup was retried and both pages read");
 }
+
+#[tokio::test]
+async fn deleted_identities_leave_no_grants_behind() {
+    use aws_sdk_identitystore::types::MemberId;
+    use aws_sdk_ssoadmin::types::{PrincipalType, TargetType};
+    let moto = Moto::start();
+    let seed = seed_org(&moto.endpoint()).await;
+    let config = support::moto::sdk_config(&moto.endpoint()).await;
+    let store = aws_sdk_identitystore::Client::new(&config);
+    let admin = aws_sdk_ssoadmin::Client::new(&config);
+    // A user in the admins group with a direct assignment, and a group with an
+    // assignment; both are deleted afterwards, as when someone leaves.
+    let leaver = store
+        .create_user()
+        .identity_store_id(&seed.store)
+        .user_name("leaver")
+        .display_name("Leaver")
+        .name(aws_sdk_identitystore::types::Name::builder().given_name("Lee").family_name("Ver").build())
+        .send()
+        .await
+        .unwrap()
+        .user_id;
+    store
+        .create_group_membership()
+        .identity_store_id(&seed.store)
+        .group_id(&seed.admins_group)
+        .member_id(MemberId::UserId(leaver.clone()))
+        .send()
+        .await
+        .unwrap();
+    let ghost = store.create_group().identity_store_id(&seed.store).display_name("ghosts").send().await.unwrap().group_id;
+    for (principal, kind) in [(&leaver, PrincipalType::User), (&ghost, PrincipalType::Group)] {
+        admin
+            .create_account_assignment()
+            .instance_arn(&seed.instance_arn)
+            .permission_set_arn(&seed.readonly_ps)
+            .target_id(&seed.prod)
+            .target_type(TargetType::AwsAccount)
+            .principal_type(kind)
+            .principal_id(principal)
+            .send()
+            .await
+            .unwrap();
+    }
+    store.delete_user().identity_store_id(&seed.store).user_id(&leaver).send().await.unwrap();
+    store.delete_group().identity_store_id(&seed.store).group_id(&ghost).send().await.unwrap();
+    // What makes this a fault: Identity Center still lists what the deleted identities held.
+    let left = admin
+        .list_account_assignments()
+        .instance_arn(&seed.instance_arn)
+        .account_id(&seed.prod)
+        .permission_set_arn(&seed.readonly_ps)
+        .send()
+        .await
+        .unwrap()
+        .account_assignments
+        .unwrap_or_default();
+    assert!(left.iter().any(|a| a.principal_id.as_deref() == Some(leaver.as_str())), "moto keeps the assignment of the deleted user");
+    let members = store.list_group_memberships().identity_store_id(&seed.store).group_id(&seed.admins_group).send().await.unwrap();
+    assert!(
+        members.group_memberships.iter().any(|m| matches!(&m.member_id, Some(MemberId::UserId(id)) if *id == leaver)),
+        "moto keeps the membership of the deleted user"
+    );
+
+    let (_dir, s, log) = sync(&moto.endpoint(), &[], &[]);
+    let stale: Vec<&String> = s.grants.iter().filter(|g| g.contains(&leaver) || g.contains(&ghost)).collect();
+    assert!(stale.is_empty(), "no grant names a deleted identity: {stale:?}");
+    let warnings: Vec<&str> = log.lines().filter(|l| l.contains("left out grants to principals")).collect();
+    assert_eq!(warnings.len(), 2, "one warning per principal type: {log}");
+    // The user had a membership and an assignment (a grant on the account and
+    // one on the binding); the group had an assignment.
+    assert!(warnings.iter().any(|w| w.contains("\"sso_user\"") && w.contains("\"grants\":3")), "{warnings:?}");
+    assert!(warnings.iter().any(|w| w.contains("\"sso_group\"") && w.contains("\"grants\":2")), "{warnings:?}");
+    // Live identities keep what they hold.
+    assert!(s.grants.contains(&format!("grant:sso_user:{}:{}|{}", seed.user_arn(3), seed.prod, seed.readonly_ps)), "user 3 keeps ReadOnly on prod");
+    let prod_admin = format!("{}|{}", seed.prod, seed.admin_ps);
+    assert!(s.grants.contains(&format!("{prod_admin}:sso_user:{}", seed.user_arn(0))), "user 0 keeps Admin on prod through the admins group");
+}
+
+#[tokio::test]
+async fn member_account_credentials_are_refreshed_when_they_expire() {
+    let moto = Moto::start();
+    let seed = seed_org(&moto.endpoint()).await;
+    let proxy = Proxy::start(moto.port);
+    // Assumed-role credentials last one second; the sync takes longer.
+    proxy.expire_assumed_credentials_after(std::time::Duration::from_secs(1));
+    proxy.set_delay(std::time::Duration::from_millis(150));
+    let started = std::time::Instant::now();
+    let (_dir, s, log) = sync(&proxy.endpoint(), &["--global-aws-cross-account-iam-enabled"], &[]);
+    assert!(started.elapsed() > std::time::Duration::from_secs(2), "the sync outlives the first credentials");
+    assert!(s.resources.contains_key(&format!("iam_user:arn:aws:iam::{}:user/prod-operator", seed.prod)), "{log}");
+    assert_eq!(proxy.expired_calls(), 0, "no call went out with expired credentials");
+    let prod_assumes = proxy.calls().iter().filter(|c| c.action == "AssumeRole" && c.params["RoleArn"].contains(&seed.prod)).count();
+    assert!(prod_assumes >= 2, "the prod role was assumed again when its credentials ran out ({prod_assumes} assumptions)");
+}
+
+#[tokio::test]
+async fn failed_assume_role_stops_the_sync_and_the_next_sync_recovers() {
+    let moto = Moto::start();
+    let seed = seed_org(&moto.endpoint()).await;
+    let proxy = Proxy::start(moto.port);
+    let (_dir, out) = temp_c1z("assume.c1z");
+    let mut args = vec!["-f", out.to_str().unwrap(), "--global-aws-cross-account-iam-enabled"];
+    args.extend_from_slice(ORG_FLAGS);
+    let quick = [("AWS_MAX_ATTEMPTS", "2"), ("BATON_SYNC_MAX_ATTEMPTS", "2"), ("BATON_SYNC_RETRY_DELAY_MS", "50")];
+    assert_success(&run_baton_aws(&proxy.endpoint(), &args, &quick));
+    let before = std::fs::read(&out).unwrap();
+
+    // STS throttles every assumption of the prod role: the account cannot be
+    // read, and that is not a permission problem, so the sync must not
+    // publish a file without it.
+    proxy.fault_when("AssumeRole", "RoleArn", &format!("::{}:", seed.prod), 400, "Throttling");
+    let failed = run_baton_aws(&proxy.endpoint(), &args, &quick);
+    let log = stderr(&failed);
+    assert!(!failed.status.success(), "{log}");
+    assert!(log.contains(&seed.prod) && log.contains("run it again"), "{log}");
+    assert!(!log.contains("skipping the IAM of this member account"), "{log}");
+    assert!(std::fs::read(&out).unwrap() == before, "the previous c1z is kept");
+    let assumes = proxy.calls().iter().filter(|c| c.action == "AssumeRole" && c.params["RoleArn"].contains(&seed.prod)).count();
+    assert!(assumes >= 4, "each retry of the page assumes the role again ({assumes} assumptions)");
+
+    // STS recovers: the next sync reads the account.
+    proxy.rules.lock().unwrap().conditional.clear();
+    let run = run_baton_aws(&proxy.endpoint(), &args, &quick);
+    assert_success(&run);
+    let s = read(&out);
+    assert!(s.resources.contains_key(&format!("iam_user:arn:aws:iam::{}:user/prod-operator", seed.prod)));
+}

@@ -51,13 +51,17 @@ pub struct SyncOptions {
 pub const DEFAULT_CONCURRENCY: usize = 16;
 
 impl SyncOptions {
-    /// Options with the defaults of the Go SDK and environment overrides.
+    /// Options with the defaults of the Go SDK and environment overrides:
+    /// `BATON_SKIP_CLEANUP`, `BATON_SYNC_MAX_ATTEMPTS` (attempts per
+    /// connector call, default 5) and `BATON_SYNC_RETRY_DELAY_MS` (first
+    /// retry delay, default 1000). Unreadable values keep the defaults.
     pub fn from_env() -> Self {
+        let number = |name: &str| std::env::var(name).ok().and_then(|v| v.trim().parse::<u64>().ok());
         SyncOptions {
             keep_syncs: c1z::store::keep_sync_count(),
             skip_cleanup: std::env::var("BATON_SKIP_CLEANUP").is_ok_and(|v| matches!(v.trim(), "1" | "true" | "TRUE" | "True")),
-            max_attempts: 5,
-            retry_delay: Duration::from_secs(1),
+            max_attempts: number("BATON_SYNC_MAX_ATTEMPTS").map_or(5, |n| n.clamp(1, 100) as u32),
+            retry_delay: Duration::from_millis(number("BATON_SYNC_RETRY_DELAY_MS").unwrap_or(1000)),
             concurrency: DEFAULT_CONCURRENCY,
             ..Default::default()
         }
@@ -123,7 +127,10 @@ pub async fn run_sync(connector: &dyn Connector, path: &Path, options: &SyncOpti
         summary.entitlements = engine.sync_rows(&file, &sync_id, Phase::Entitlements).await?.0;
         info!("Syncing grants...");
         let (grants, expandable) = engine.sync_rows(&file, &sync_id, Phase::Grants).await?;
-        summary.grants = grants;
+        let complete: Vec<String> =
+            engine.syncers.iter().filter(|s| s.lists_every_principal()).map(|s| s.resource_type().id).collect();
+        let dropped = drop_grants_to_absent_principals(&file, &sync_id, &complete)?;
+        summary.grants = grants - dropped;
         file.set_supports_diff(&sync_id)?;
         if expandable {
             info!("Expanding grants...");
@@ -144,6 +151,34 @@ pub async fn run_sync(connector: &dyn Connector, path: &Path, options: &SyncOpti
     summary.decompressed_bytes = raw;
     summary.compressed_bytes = compressed;
     Ok(summary)
+}
+
+/// Deletes the grants whose principal is of one of `types` but has no
+/// resource row in this sync, and warns once per type with a count and an
+/// example. Returns how many were deleted.
+fn drop_grants_to_absent_principals(file: &C1zFile, sync_id: &str, types: &[String]) -> Result<usize, SyncError> {
+    let mut dropped = 0;
+    for type_id in types {
+        let absent = "FROM v1_grants AS g WHERE g.sync_id = ?1 AND g.principal_resource_type_id = ?2 AND NOT EXISTS \
+             (SELECT 1 FROM v1_resources AS r WHERE r.sync_id = ?1 AND r.external_id = g.principal_resource_type_id || ':' || g.principal_resource_id)";
+        let (count, example): (usize, Option<String>) = file.conn().query_row(
+            &format!("SELECT COUNT(*), MIN(g.principal_resource_id) {absent}"),
+            [sync_id, type_id.as_str()],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        ).map_err(c1z::Error::from)?;
+        if count == 0 {
+            continue;
+        }
+        file.conn().execute(&format!("DELETE {absent}"), [sync_id, type_id.as_str()]).map_err(c1z::Error::from)?;
+        warn!(
+            resource_type = %type_id,
+            grants = count,
+            example = example.unwrap_or_default(),
+            "left out grants to principals that the complete listing of this type did not return; they name deleted identities (for example an assignment or membership left behind when a user was deleted)"
+        );
+        dropped += count;
+    }
+    Ok(dropped)
 }
 
 /// Rows buffered before they are written in one transaction.

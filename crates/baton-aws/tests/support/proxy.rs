@@ -55,6 +55,14 @@ pub struct Rules {
     pub rewrites: Vec<Rewrite>,
     /// Every call seen, in order.
     pub calls: Vec<Call>,
+    /// Credentials from `AssumeRole` last this long: the answer's
+    /// `Expiration` says so, and a call signed with them afterwards is
+    /// answered `ExpiredToken`, as AWS does.
+    pub credential_lifetime: Option<std::time::Duration>,
+    /// When each assumed access key id stops working.
+    expiries: HashMap<String, std::time::Instant>,
+    /// Calls answered `ExpiredToken`.
+    pub expired_calls: usize,
 }
 
 pub struct Proxy {
@@ -146,6 +154,16 @@ impl Proxy {
         self.rules.lock().unwrap().rewrites.push(f);
     }
 
+    /// Makes assumed-role credentials expire after `lifetime` (see [`Rules::credential_lifetime`]).
+    pub fn expire_assumed_credentials_after(&self, lifetime: std::time::Duration) {
+        self.rules.lock().unwrap().credential_lifetime = Some(lifetime);
+    }
+
+    /// How many calls were refused for being signed with expired credentials.
+    pub fn expired_calls(&self) -> usize {
+        self.rules.lock().unwrap().expired_calls
+    }
+
     pub fn calls(&self) -> Vec<Call> {
         self.rules.lock().unwrap().calls.clone()
     }
@@ -234,6 +252,23 @@ fn handle(stream: TcpStream, upstream: u16, rules: &Mutex<Rules>) -> std::io::Re
             }
             _ => None,
         };
+        let key_id = header(&request.headers, "authorization")
+            .and_then(|a| a.split("Credential=").nth(1))
+            .and_then(|c| c.split('/').next())
+            .unwrap_or_default()
+            .to_string();
+        let expired = rules.expiries.get(&key_id).is_some_and(|at| std::time::Instant::now() >= *at);
+        if expired {
+            rules.expired_calls += 1;
+        }
+        let storm = storm.or_else(|| {
+            expired.then(|| Fault {
+                status: 403,
+                code: "ExpiredToken".into(),
+                message: "The security token included in the request is expired".into(),
+                remaining: None,
+            })
+        });
         let conditional = storm.or_else(|| rules
             .conditional
             .iter()
@@ -325,11 +360,35 @@ fn handle(stream: TcpStream, upstream: u16, rules: &Mutex<Rules>) -> std::io::Re
             text = rewrite(&action, &params, text);
         }
     }
+    if status < 300 && action == "AssumeRole" {
+        let mut rules = rules.lock().unwrap();
+        if let Some(lifetime) = rules.credential_lifetime {
+            text = shorten_credentials(&text, lifetime, &mut rules.expiries);
+        }
+    }
     let headers: Vec<(String, String)> = headers
         .into_iter()
         .filter(|(k, _)| !["content-length", "connection", "transfer-encoding"].contains(&k.to_ascii_lowercase().as_str()))
         .collect();
     respond(&mut out, status, &headers, text.as_bytes())
+}
+
+/// Rewrites the `Expiration` of an `AssumeRole` answer to `lifetime` from
+/// now and records when its access key id stops working.
+fn shorten_credentials(xml: &str, lifetime: std::time::Duration, expiries: &mut HashMap<String, std::time::Instant>) -> String {
+    let between = |open: &str, close: &str| -> Option<(usize, usize)> {
+        let start = xml.find(open)? + open.len();
+        Some((start, start + xml[start..].find(close)?))
+    };
+    let (Some(key), Some((exp_start, exp_end))) =
+        (between("<AccessKeyId>", "</AccessKeyId>"), between("<Expiration>", "</Expiration>"))
+    else {
+        return xml.to_string();
+    };
+    expiries.insert(xml[key.0..key.1].to_string(), std::time::Instant::now() + lifetime);
+    let at = time::OffsetDateTime::now_utc() + lifetime;
+    let stamp = at.format(&time::format_description::well_known::Rfc3339).unwrap();
+    format!("{}{}{}", &xml[..exp_start], stamp, &xml[exp_end..])
 }
 
 fn encode(text: &str) -> String {
