@@ -10,7 +10,10 @@ use async_trait::async_trait;
 use baton_sdk::types::rid;
 use baton_sdk::{ConnectorError, Page, ResourceSyncer};
 use c1z::any::pack;
-use c1z::v2::{secret_trait::CredentialType, Entitlement, Grant, Resource, ResourceId, ResourceType, SecretTrait, V1Identifier};
+use c1z::v2::{
+    secret_trait::CredentialType, Entitlement, Grant, Resource, ResourceId, ResourceType,
+    SecretTrait, V1Identifier,
+};
 use prost_types::Timestamp;
 
 use crate::connector::Ctx;
@@ -27,7 +30,10 @@ impl Syncer {
 }
 
 fn timestamp(d: &aws_smithy_types::DateTime) -> Timestamp {
-    Timestamp { seconds: d.secs(), nanos: d.subsec_nanos() as i32 }
+    Timestamp {
+        seconds: d.secs(),
+        nanos: d.subsec_nanos() as i32,
+    }
 }
 
 #[async_trait]
@@ -36,7 +42,11 @@ impl ResourceSyncer for Syncer {
         rt::registered(rt::ACCESS_KEY, self.ctx.sync_policy_grants)
     }
 
-    async fn list(&self, parent: Option<&ResourceId>, token: &str) -> Result<Page<Resource>, ConnectorError> {
+    async fn list(
+        &self,
+        parent: Option<&ResourceId>,
+        token: &str,
+    ) -> Result<Page<Resource>, ConnectorError> {
         if parent.is_some() {
             return Ok(Page::default());
         }
@@ -46,10 +56,20 @@ impl ResourceSyncer for Syncer {
             // Denied or vanished: left out with a warning. Anything else (expired
             // credentials, throttling past the retries) stops the sync rather than
             // publish a user without keys they still have.
-            let Some(keys) = self.ctx.optional(self.ctx.iam.access_keys(&user.user_name).await, &user.arn)? else { continue };
+            let Some(keys) = self
+                .ctx
+                .optional(self.ctx.iam.access_keys(&user.user_name).await, &user.arn)?
+            else {
+                continue;
+            };
             for key in keys {
-                let Some(key_id) = key.access_key_id.clone() else { continue };
-                let last_used = self.ctx.optional(self.ctx.iam.access_key_last_used(&key_id).await, &user.arn)?.flatten();
+                let Some(key_id) = key.access_key_id.clone() else {
+                    continue;
+                };
+                let last_used = self
+                    .ctx
+                    .optional(self.ctx.iam.access_key_last_used(&key_id).await, &user.arn)?
+                    .flatten();
                 let owner = rid(rt::IAM_USER, &user.arn);
                 let secret = SecretTrait {
                     created_by_id: Some(owner.clone()),
@@ -62,7 +82,12 @@ impl ResourceSyncer for Syncer {
                 out.push(Resource {
                     id: Some(rid(rt::ACCESS_KEY, &key_id)),
                     display_name: format!("{}|{}", user.user_name, key_id),
-                    annotations: vec![pack(&V1Identifier { id: user.arn.clone() }), pack(&secret)],
+                    annotations: vec![
+                        pack(&V1Identifier {
+                            id: user.arn.clone(),
+                        }),
+                        pack(&secret),
+                    ],
                     created_at: key.create_date.as_ref().map(timestamp),
                     ..Default::default()
                 });
@@ -71,7 +96,11 @@ impl ResourceSyncer for Syncer {
         Ok(Page::with_next(out, next.unwrap_or_default()))
     }
 
-    async fn entitlements(&self, _: &Resource, _: &str) -> Result<Page<Entitlement>, ConnectorError> {
+    async fn entitlements(
+        &self,
+        _: &Resource,
+        _: &str,
+    ) -> Result<Page<Entitlement>, ConnectorError> {
         Ok(Page::default())
     }
 

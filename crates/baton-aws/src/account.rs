@@ -10,7 +10,10 @@ use aws_sdk_ssoadmin::types::{AccountAssignment, PrincipalType};
 use baton_sdk::types::{child_type, expandable, rid, Profile};
 use baton_sdk::{ConnectorError, Page, ResourceSyncer};
 use c1z::any::pack;
-use c1z::v2::{entitlement::PurposeValue, AppTrait, Entitlement, Grant, Resource, ResourceId, ResourceType, V1Identifier};
+use c1z::v2::{
+    entitlement::PurposeValue, AppTrait, Entitlement, Grant, Resource, ResourceId, ResourceType,
+    V1Identifier,
+};
 use tracing::{debug, info};
 
 use crate::connector::Ctx;
@@ -30,7 +33,12 @@ impl Syncer {
 }
 
 /// The account resource of `account` or `account_iam` type.
-pub fn account_resource(resource_type: &str, account: &Account, parent: Option<ResourceId>, children: &[&str]) -> Resource {
+pub fn account_resource(
+    resource_type: &str,
+    account: &Account,
+    parent: Option<ResourceId>,
+    children: &[&str],
+) -> Resource {
     let id = account.id.clone().unwrap_or_default();
     let profile = Profile::new()
         .string("aws_account_arn", account.arn.clone().unwrap_or_default())
@@ -55,13 +63,22 @@ pub fn entitlement_id(account: &str, ps_arn: &str) -> String {
 }
 
 /// The principal of an account assignment, as (resource type, constructed ARN).
-pub fn assignment_principal(ctx: &Ctx, assignment: &AccountAssignment) -> Option<(&'static str, String)> {
+pub fn assignment_principal(
+    ctx: &Ctx,
+    assignment: &AccountAssignment,
+) -> Option<(&'static str, String)> {
     let instance = ctx.setup().instance.as_ref()?;
     let id = assignment.principal_id.as_deref()?;
     let region = &ctx.args.sso_region;
     match assignment.principal_type.as_ref()? {
-        PrincipalType::User => Some((rt::SSO_USER, identity_arn(region, &instance.identity_store_id, "user", id))),
-        PrincipalType::Group => Some((rt::SSO_GROUP, identity_arn(region, &instance.identity_store_id, "group", id))),
+        PrincipalType::User => Some((
+            rt::SSO_USER,
+            identity_arn(region, &instance.identity_store_id, "user", id),
+        )),
+        PrincipalType::Group => Some((
+            rt::SSO_GROUP,
+            identity_arn(region, &instance.identity_store_id, "group", id),
+        )),
         _ => None,
     }
 }
@@ -80,7 +97,11 @@ impl ResourceSyncer for Syncer {
         rt::registered(rt::ACCOUNT, self.ctx.sync_policy_grants)
     }
 
-    async fn list(&self, parent: Option<&ResourceId>, token: &str) -> Result<Page<Resource>, ConnectorError> {
+    async fn list(
+        &self,
+        parent: Option<&ResourceId>,
+        token: &str,
+    ) -> Result<Page<Resource>, ConnectorError> {
         if parent.is_some() {
             return Ok(Page::default());
         }
@@ -95,22 +116,39 @@ impl ResourceSyncer for Syncer {
             let mut parent_id = None;
             if self.ctx.sync_org_parents {
                 match self.ctx.orgs.account_parent(&id).await {
-                    Ok(Some(AccountParent::Root(root))) => parent_id = Some(rid(rt::ORGANIZATION, &root)),
+                    Ok(Some(AccountParent::Root(root))) => {
+                        parent_id = Some(rid(rt::ORGANIZATION, &root))
+                    }
                     Ok(Some(AccountParent::Unit(unit))) if self.ctx.sync_unit_parents => {
                         parent_id = Some(rid(rt::ORGANIZATIONAL_UNIT, &unit))
                     }
                     Ok(_) => {}
-                    Err(e) if e.is_access_denied() => debug!(account = %id, "no access to organizations:ListParents; the account gets no parent"),
+                    Err(e) if e.is_access_denied() => {
+                        debug!(account = %id, "no access to organizations:ListParents; the account gets no parent")
+                    }
                     Err(e) => return Err(e.into()),
                 }
             }
-            out.push(account_resource(rt::ACCOUNT, account, parent_id, &[rt::PERMISSION_SET_ASSIGNMENT]));
+            out.push(account_resource(
+                rt::ACCOUNT,
+                account,
+                parent_id,
+                &[rt::PERMISSION_SET_ASSIGNMENT],
+            ));
         }
         Ok(Page::with_next(out, next.unwrap_or_default()))
     }
 
-    async fn entitlements(&self, resource: &Resource, _: &str) -> Result<Page<Entitlement>, ConnectorError> {
-        let account = resource.id.as_ref().map(|i| i.resource.clone()).unwrap_or_default();
+    async fn entitlements(
+        &self,
+        resource: &Resource,
+        _: &str,
+    ) -> Result<Page<Entitlement>, ConnectorError> {
+        let account = resource
+            .id
+            .as_ref()
+            .map(|i| i.resource.clone())
+            .unwrap_or_default();
         let mut out = Vec::new();
         for arn in all_permission_sets(&self.ctx).await? {
             let ps = describe(&self.ctx, &arn).await?;
@@ -132,16 +170,30 @@ impl ResourceSyncer for Syncer {
 
     /// One page per permission set provisioned to the account (more when its
     /// assignments span several AWS pages).
-    async fn grants(&self, resource: &Resource, token: &str) -> Result<Page<Grant>, ConnectorError> {
-        let account = resource.id.as_ref().map(|i| i.resource.clone()).unwrap_or_default();
+    async fn grants(
+        &self,
+        resource: &Resource,
+        token: &str,
+    ) -> Result<Page<Grant>, ConnectorError> {
+        let account = resource
+            .id
+            .as_ref()
+            .map(|i| i.resource.clone())
+            .unwrap_or_default();
         let sets = provisioned(&self.ctx, &account).await?;
         let (index, aws_token) = parse_token(token);
-        let Some(ps_arn) = sets.get(index) else { return Ok(Page::default()) };
+        let Some(ps_arn) = sets.get(index) else {
+            return Ok(Page::default());
+        };
         let instance = self.ctx.instance()?.instance_arn.clone();
         let listed = self
             .ctx
             .sso_cache
-            .assignments(&account, ps_arn, &aws_token, || self.ctx.sso.account_assignments(&instance, &account, ps_arn, &aws_token))
+            .assignments(&account, ps_arn, &aws_token, || {
+                self.ctx
+                    .sso
+                    .account_assignments(&instance, &account, ps_arn, &aws_token)
+            })
             .await;
         let (assignments, next) = self.ctx.optional(listed, ps_arn)?.unwrap_or_default();
         let ps = describe(&self.ctx, ps_arn).await?;
@@ -158,14 +210,25 @@ impl ResourceSyncer for Syncer {
         };
         let mut grants = Vec::new();
         for assignment in &assignments {
-            let Some((principal_type, principal_arn)) = assignment_principal(&self.ctx, assignment) else { continue };
-            let mut annotations = vec![pack(&V1Identifier { id: format!("grant:{id}:{principal_arn}") })];
+            let Some((principal_type, principal_arn)) = assignment_principal(&self.ctx, assignment)
+            else {
+                continue;
+            };
+            let mut annotations = vec![pack(&V1Identifier {
+                id: format!("grant:{id}:{principal_arn}"),
+            })];
             if principal_type == rt::SSO_GROUP {
-                annotations.push(expandable(vec![crate::sso_group::member_id(&principal_arn)], false));
+                annotations.push(expandable(
+                    vec![crate::sso_group::member_id(&principal_arn)],
+                    false,
+                ));
             }
             grants.push(Grant {
                 entitlement: Some(entitlement.clone()),
-                principal: Some(Resource { id: Some(rid(principal_type, &principal_arn)), ..Default::default() }),
+                principal: Some(Resource {
+                    id: Some(rid(principal_type, &principal_arn)),
+                    ..Default::default()
+                }),
                 id: format!("grant:{principal_type}:{principal_arn}:{id}"),
                 annotations,
                 sources: None,

@@ -31,7 +31,11 @@ impl ResourceSyncer for Syncer {
         rt::registered(rt::ACCOUNT_IAM, self.ctx.sync_policy_grants)
     }
 
-    async fn list(&self, parent: Option<&ResourceId>, token: &str) -> Result<Page<Resource>, ConnectorError> {
+    async fn list(
+        &self,
+        parent: Option<&ResourceId>,
+        token: &str,
+    ) -> Result<Page<Resource>, ConnectorError> {
         if parent.is_some() {
             return Ok(Page::default());
         }
@@ -48,7 +52,9 @@ impl ResourceSyncer for Syncer {
             } else {
                 match self.ctx.member_iam(&id).await {
                     Ok(_) => children = &[rt::IAM_USER, rt::ROLE, rt::GROUP, rt::IAM_POLICY],
-                    Err(e) if e.denied => warn!(account = %id, reason = %e, "skipping the IAM of this member account"),
+                    Err(e) if e.denied => {
+                        warn!(account = %id, reason = %e, "skipping the IAM of this member account")
+                    }
                     Err(e) => return Err(e.into_connector_error(&id, "")),
                 }
             }
@@ -57,7 +63,11 @@ impl ResourceSyncer for Syncer {
         Ok(Page::with_next(out, next.unwrap_or_default()))
     }
 
-    async fn entitlements(&self, _: &Resource, _: &str) -> Result<Page<Entitlement>, ConnectorError> {
+    async fn entitlements(
+        &self,
+        _: &Resource,
+        _: &str,
+    ) -> Result<Page<Entitlement>, ConnectorError> {
         Ok(Page::default())
     }
 

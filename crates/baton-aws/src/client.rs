@@ -12,6 +12,21 @@ use baton_sdk::{ConnectorError, ErrorKind};
 
 use crate::config::AwsArgs;
 
+/// Error codes of transient faults on AWS's side that the SDK also treats as
+/// retryable; these are retried, as is any HTTP 5xx answer.
+const TRANSIENT: &[&str] = &[
+    "RequestTimeout",
+    "RequestTimeoutException",
+    "PriorRequestNotComplete",
+    "TransactionInProgressException",
+    "InternalFailure",
+    "InternalError",
+    "InternalServerError",
+    "InternalServerException",
+    "ServiceUnavailable",
+    "ServiceUnavailableException",
+];
+
 /// Error codes AWS uses for throttling; these are retried.
 const THROTTLING: &[&str] = &[
     "Throttling",
@@ -28,8 +43,16 @@ const THROTTLING: &[&str] = &[
     "EC2ThrottledException",
 ];
 
-const ACCESS_DENIED: &[&str] = &["AccessDenied", "AccessDeniedException", "UnauthorizedOperation"];
-const NOT_FOUND: &[&str] = &["NoSuchEntity", "NoSuchEntityException", "ResourceNotFoundException"];
+const ACCESS_DENIED: &[&str] = &[
+    "AccessDenied",
+    "AccessDeniedException",
+    "UnauthorizedOperation",
+];
+const NOT_FOUND: &[&str] = &[
+    "NoSuchEntity",
+    "NoSuchEntityException",
+    "ResourceNotFoundException",
+];
 /// Error codes of hard quotas: retrying does not help until something is freed.
 const QUOTA: &[&str] = &["LimitExceeded", "ServiceQuotaExceededException"];
 const BAD_CREDENTIALS: &[&str] = &[
@@ -53,6 +76,18 @@ pub struct AwsError {
     pub kind: ErrorKind,
 }
 
+/// The error for a listing whose next-page token repeats: reading on would
+/// never end, and stopping quietly would publish part of the listing as all
+/// of it.
+pub fn repeated_token_error(operation: &'static str, token: &str) -> AwsError {
+    AwsError {
+        operation,
+        code: "RepeatedPageToken".into(),
+        message: format!("aws {operation} returned the page token {token:?} twice; the listing would never end, so it was stopped"),
+        kind: ErrorKind::Internal,
+    }
+}
+
 impl AwsError {
     pub fn is_access_denied(&self) -> bool {
         self.kind == ErrorKind::PermissionDenied
@@ -66,9 +101,15 @@ impl AwsError {
 impl From<AwsError> for ConnectorError {
     fn from(e: AwsError) -> Self {
         let hint = match e.kind {
-            ErrorKind::Unauthenticated => "; check the AWS credentials (they may be missing, wrong or expired)",
-            ErrorKind::PermissionDenied => "; grant this permission to the identity baton-aws runs as",
-            ErrorKind::Unavailable => "; AWS was unreachable or throttled the call, try again later",
+            ErrorKind::Unauthenticated => {
+                "; check the AWS credentials (they may be missing, wrong or expired)"
+            }
+            ErrorKind::PermissionDenied => {
+                "; grant this permission to the identity baton-aws runs as"
+            }
+            ErrorKind::Unavailable => {
+                "; AWS was unreachable or throttled the call, try again later"
+            }
             _ => "",
         };
         ConnectorError::new(e.kind, format!("aws {}{hint}", e))
@@ -87,10 +128,15 @@ where
         (Some(m), _) if !code.is_empty() => format!("{code}: {m}"),
         (None, _) if !code.is_empty() => code.clone(),
         (_, Some(status)) if matches!(err, SdkError::ServiceError(_)) => {
-            format!("unexpected response: HTTP {} with no AWS error in the body", status.as_u16())
+            format!(
+                "unexpected response: HTTP {} with no AWS error in the body",
+                status.as_u16()
+            )
         }
         _ => match err {
-            SdkError::DispatchFailure(_) | SdkError::TimeoutError(_) | SdkError::ResponseError(_) => root_cause(err),
+            SdkError::DispatchFailure(_)
+            | SdkError::TimeoutError(_)
+            | SdkError::ResponseError(_) => root_cause(err),
             _ => detail.clone(),
         },
     };
@@ -104,21 +150,30 @@ where
         ErrorKind::NotFound
     } else if BAD_CREDENTIALS.contains(&code.as_str()) {
         ErrorKind::Unauthenticated
+    } else if TRANSIENT.contains(&code.as_str()) || status.is_some_and(|s| s.is_server_error()) {
+        ErrorKind::Unavailable
     } else {
         match err {
-            SdkError::DispatchFailure(_) | SdkError::TimeoutError(_) | SdkError::ConstructionFailure(_)
+            SdkError::DispatchFailure(_)
+            | SdkError::TimeoutError(_)
+            | SdkError::ConstructionFailure(_)
                 if detail.contains("credential") || detail.contains("identity") =>
             {
                 ErrorKind::Unauthenticated
             }
-            SdkError::DispatchFailure(_) | SdkError::TimeoutError(_) | SdkError::ResponseError(_) => ErrorKind::Unavailable,
-            SdkError::ServiceError(_) if code.is_empty() && status.is_some_and(|s| s.is_server_error()) => ErrorKind::Unavailable,
+            SdkError::DispatchFailure(_)
+            | SdkError::TimeoutError(_)
+            | SdkError::ResponseError(_) => ErrorKind::Unavailable,
             _ => ErrorKind::Internal,
         }
     };
-    AwsError { operation, code, message, kind }
+    AwsError {
+        operation,
+        code,
+        message,
+        kind,
+    }
 }
-
 
 /// The innermost error of a chain, which says what actually went wrong
 /// (such as "Connection refused") without the SDK's wrapping.
@@ -152,15 +207,24 @@ pub async fn load(args: &AwsArgs, http_timeout: Duration) -> AwsConfigs {
     let base = base_config(args, http_timeout, None).await;
     let global = assume(args, base.clone(), http_timeout).await;
     let sso_base = base_config(args, http_timeout, Some(&args.sso_region)).await;
-    let sso = if args.use_assume { assume(args, sso_base, http_timeout).await } else { sso_base };
+    let sso = if args.use_assume {
+        assume(args, sso_base, http_timeout).await
+    } else {
+        sso_base
+    };
     AwsConfigs { global, sso }
 }
 
 async fn base_config(args: &AwsArgs, http_timeout: Duration, region: Option<&str>) -> SdkConfig {
     let mut loader = aws_config::defaults(BehaviorVersion::latest()).timeout_config(
-        aws_config::timeout::TimeoutConfig::builder().operation_attempt_timeout(http_timeout).connect_timeout(Duration::from_secs(10)).build(),
+        aws_config::timeout::TimeoutConfig::builder()
+            .operation_attempt_timeout(http_timeout)
+            .connect_timeout(Duration::from_secs(10))
+            .build(),
     );
-    let region = region.map(str::to_string).or_else(|| (!args.global_region.is_empty()).then(|| args.global_region.clone()));
+    let region = region
+        .map(str::to_string)
+        .or_else(|| (!args.global_region.is_empty()).then(|| args.global_region.clone()));
     if let Some(region) = region {
         loader = loader.region(Region::new(region));
     }
@@ -175,7 +239,10 @@ async fn base_config(args: &AwsArgs, http_timeout: Duration, region: Option<&str
     }
     let mut config = loader.load().await;
     if config.region().is_none() {
-        config = config.into_builder().region(Region::new("us-east-1")).build();
+        config = config
+            .into_builder()
+            .region(Region::new("us-east-1"))
+            .build();
     }
     config
 }
@@ -187,12 +254,17 @@ async fn assume(args: &AwsArgs, base: SdkConfig, http_timeout: Duration) -> SdkC
     let first_hop = if args.global_role_arn.is_empty() {
         base
     } else {
-        let mut binding = AssumeRoleProvider::builder(args.global_role_arn.clone()).session_name("baton-aws-binding");
+        let mut binding = AssumeRoleProvider::builder(args.global_role_arn.clone())
+            .session_name("baton-aws-binding");
         if !args.binding_external_id.is_empty() {
             binding = binding.external_id(args.binding_external_id.clone());
         }
         let provider = binding.configure(&base).build().await;
-        base.into_builder().credentials_provider(aws_credential_types::provider::SharedCredentialsProvider::new(provider)).build()
+        base.into_builder()
+            .credentials_provider(
+                aws_credential_types::provider::SharedCredentialsProvider::new(provider),
+            )
+            .build()
     };
     let mut builder = AssumeRoleProvider::builder(args.role_arn.clone()).session_name("baton-aws");
     if !args.external_id.is_empty() {
@@ -200,5 +272,10 @@ async fn assume(args: &AwsArgs, base: SdkConfig, http_timeout: Duration) -> SdkC
     }
     let provider = builder.configure(&first_hop).build().await;
     let _ = http_timeout;
-    first_hop.into_builder().credentials_provider(aws_credential_types::provider::SharedCredentialsProvider::new(provider)).build()
+    first_hop
+        .into_builder()
+        .credentials_provider(
+            aws_credential_types::provider::SharedCredentialsProvider::new(provider),
+        )
+        .build()
 }

@@ -17,7 +17,10 @@ use crate::iam::IamApi;
 use crate::orgs::OrgsApi;
 use crate::resource_types as rt;
 use crate::sso::{Instance, SsoApi};
-use crate::{access_key, account, account_iam, group, iam_policy, iam_user, inline_policy, organization, permission_set};
+use crate::{
+    access_key, account, account_iam, group, iam_policy, iam_user, inline_policy, organization,
+    permission_set,
+};
 use crate::{permission_set_assignment, role, scim, sso_group, sso_user};
 
 /// Results of the checks made before a sync.
@@ -71,7 +74,11 @@ impl Ctx {
     /// have into `None` with a warning: access denied is logged once per
     /// operation (with a count at debug level after that), a vanished
     /// entity once per entity. Other failures stop the sync.
-    pub fn optional<T>(&self, result: Result<T, AwsError>, entity: &str) -> Result<Option<T>, ConnectorError> {
+    pub fn optional<T>(
+        &self,
+        result: Result<T, AwsError>,
+        entity: &str,
+    ) -> Result<Option<T>, ConnectorError> {
         match result {
             Ok(value) => Ok(Some(value)),
             Err(e) if e.is_access_denied() => {
@@ -84,7 +91,10 @@ impl Ctx {
                 Ok(None)
             }
             Err(e) if e.is_not_found() => {
-                warn!(operation = e.operation, entity, "the entity no longer exists (deleted during the sync); skipping it");
+                warn!(
+                    operation = e.operation,
+                    entity, "the entity no longer exists (deleted during the sync); skipping it"
+                );
                 Ok(None)
             }
             Err(e) => Err(e.into()),
@@ -114,7 +124,9 @@ impl Ctx {
 
     /// The last sign-in of each Identity Center user id, when
     /// `--sync-sso-user-last-login` is set and CloudTrail can be read.
-    pub async fn sso_last_logins(&self) -> Result<Option<&HashMap<String, prost_types::Timestamp>>, ConnectorError> {
+    pub async fn sso_last_logins(
+        &self,
+    ) -> Result<Option<&HashMap<String, prost_types::Timestamp>>, ConnectorError> {
         if !self.args.sync_sso_user_last_login {
             return Ok(None);
         }
@@ -131,12 +143,17 @@ impl Ctx {
 
     /// What the checks before the sync found. Panics if called before them.
     pub fn setup(&self) -> &Setup {
-        self.setup.get().expect("the connector is validated before it syncs")
+        self.setup
+            .get()
+            .expect("the connector is validated before it syncs")
     }
 
     /// The Identity Center instance; an error if Identity Center is not set up.
     pub fn instance(&self) -> Result<&Instance, ConnectorError> {
-        self.setup().instance.as_ref().ok_or_else(|| ConnectorError::internal("Identity Center is not enabled"))
+        self.setup()
+            .instance
+            .as_ref()
+            .ok_or_else(|| ConnectorError::internal("Identity Center is not enabled"))
     }
 
     /// The IAM client for the account an ARN belongs to: the connector's own
@@ -147,15 +164,25 @@ impl Ctx {
         if account.is_empty() || account == "aws" || account == self.setup().caller_account {
             return Ok(self.iam.clone());
         }
-        self.member_iam(&account).await.map_err(|e| e.into_connector_error(&account, &format!(" for {arn}")))
+        self.member_iam(&account)
+            .await
+            .map_err(|e| e.into_connector_error(&account, &format!(" for {arn}")))
     }
 
     /// The IAM client for a listing under `parent` (an `account_iam` resource or none).
-    pub async fn iam_for_parent(&self, parent: Option<&ResourceId>) -> Result<IamApi, ConnectorError> {
+    pub async fn iam_for_parent(
+        &self,
+        parent: Option<&ResourceId>,
+    ) -> Result<IamApi, ConnectorError> {
         match parent {
-            Some(p) if p.resource_type == rt::ACCOUNT_IAM && p.resource != self.setup().caller_account => {
+            Some(p)
+                if p.resource_type == rt::ACCOUNT_IAM
+                    && p.resource != self.setup().caller_account =>
+            {
                 let account = p.resource.clone();
-                self.member_iam(&account).await.map_err(|e| e.into_connector_error(&account, ""))
+                self.member_iam(&account)
+                    .await
+                    .map_err(|e| e.into_connector_error(&account, ""))
             }
             _ => Ok(self.iam.clone()),
         }
@@ -170,7 +197,10 @@ impl Ctx {
         if let Some(found) = clients.get(account) {
             return found.clone();
         }
-        let role_arn = format!("arn:aws:iam::{account}:role/{}", self.args.iam_assume_role_name);
+        let role_arn = format!(
+            "arn:aws:iam::{account}:role/{}",
+            self.args.iam_assume_role_name
+        );
         let provider = aws_config::sts::AssumeRoleProvider::builder(role_arn.clone())
             .session_name("BatonCrossAccountSession")
             .session_length(std::time::Duration::from_secs(3600))
@@ -179,13 +209,25 @@ impl Ctx {
             .await;
         let result = match provider.provide_credentials().await {
             Ok(first) => {
-                let credentials = MemberCredentials { first: Mutex::new(Some(first)), inner: provider };
-                let config = self.configs.global.clone().into_builder().credentials_provider(SharedCredentialsProvider::new(credentials)).build();
+                let credentials = MemberCredentials {
+                    first: Mutex::new(Some(first)),
+                    inner: provider,
+                };
+                let config = self
+                    .configs
+                    .global
+                    .clone()
+                    .into_builder()
+                    .credentials_provider(SharedCredentialsProvider::new(credentials))
+                    .build();
                 Ok(IamApi::new(aws_sdk_iam::Client::new(&config)))
             }
             Err(e) => {
                 let detail = aws_smithy_types::error::display::DisplayErrorContext(&e).to_string();
-                Err(MemberAccessError { denied: detail.contains("AccessDenied"), reason: format!("could not assume {role_arn}: {detail}") })
+                Err(MemberAccessError {
+                    denied: detail.contains("AccessDenied"),
+                    reason: format!("could not assume {role_arn}: {detail}"),
+                })
             }
         };
         if result.as_ref().map_or_else(|e| e.denied, |_| true) {
@@ -217,7 +259,10 @@ impl MemberAccessError {
     /// The error a sync stops with when an account it must read is out of reach.
     pub fn into_connector_error(self, account: &str, what: &str) -> ConnectorError {
         if self.denied {
-            ConnectorError::new(ErrorKind::PermissionDenied, format!("no access to account {account}{what}: {}", self.reason))
+            ConnectorError::new(
+                ErrorKind::PermissionDenied,
+                format!("no access to account {account}{what}: {}", self.reason),
+            )
         } else {
             ConnectorError::new(
                 ErrorKind::Unavailable,
@@ -260,19 +305,28 @@ pub struct AwsConnector {
 impl AwsConnector {
     /// Builds the connector from validated arguments and loaded AWS configuration.
     pub fn new(args: AwsArgs, configs: AwsConfigs, sync_resource_types: &[String]) -> Self {
-        let lacks = |id: &str| !sync_resource_types.is_empty() && !sync_resource_types.iter().any(|t| t == id);
+        let lacks = |id: &str| {
+            !sync_resource_types.is_empty() && !sync_resource_types.iter().any(|t| t == id)
+        };
         let types = registered_types(&args);
         let configs = crate::ratelimit::instrument(configs, &args.rate_limits());
         let cloudtrail = aws_sdk_cloudtrail::Client::new(&configs.sso);
         // Both account grants and permission set assignment grants read each assignment page.
-        let assignment_readers =
-            [rt::ACCOUNT, rt::PERMISSION_SET_ASSIGNMENT].iter().filter(|t| types.contains(t) && !lacks(t)).count() as u8;
+        let assignment_readers = [rt::ACCOUNT, rt::PERMISSION_SET_ASSIGNMENT]
+            .iter()
+            .filter(|t| types.contains(t) && !lacks(t))
+            .count() as u8;
         let ctx = Arc::new(Ctx {
             iam: IamApi::new(aws_sdk_iam::Client::new(&configs.global)),
             sts: aws_sdk_sts::Client::new(&configs.global),
             orgs: OrgsApi::new(aws_sdk_organizations::Client::new(&configs.global)),
-            sso: SsoApi::new(aws_sdk_ssoadmin::Client::new(&configs.sso), aws_sdk_identitystore::Client::new(&configs.sso)),
-            scim: args.scim_enabled.then(|| scim::ScimClient::new(&args.scim_endpoint, &args.scim_token)),
+            sso: SsoApi::new(
+                aws_sdk_ssoadmin::Client::new(&configs.sso),
+                aws_sdk_identitystore::Client::new(&configs.sso),
+            ),
+            scim: args
+                .scim_enabled
+                .then(|| scim::ScimClient::new(&args.scim_endpoint, &args.scim_token)),
             sync_policy_grants: !lacks(rt::IAM_POLICY),
             sync_org_parents: !lacks(rt::ORGANIZATION),
             sync_unit_parents: !lacks(rt::ORGANIZATIONAL_UNIT),
@@ -344,9 +398,16 @@ impl AwsConnector {
         if instances.len() > 1 {
             warn!(count = instances.len(), instance = %instance.instance_arn, "several Identity Center instances in {region}; syncing the first");
         }
-        let account_instance = match ctx.sso.list_permission_sets(&instance.instance_arn, "").await {
+        let account_instance = match ctx
+            .sso
+            .list_permission_sets(&instance.instance_arn, "")
+            .await
+        {
             Ok(_) => false,
-            Err(e) if e.code == "ValidationException" || e.message.to_lowercase().contains("account instance") => {
+            Err(e)
+                if e.code == "ValidationException"
+                    || e.message.to_lowercase().contains("account instance") =>
+            {
                 warn!(instance = %instance.instance_arn,
                     "this is an account instance of IAM Identity Center, which has no permission sets: syncing its users, groups and memberships only");
                 true
@@ -359,7 +420,13 @@ impl AwsConnector {
 
 /// The resource types a configuration registers, in sync order.
 pub fn registered_types(args: &AwsArgs) -> Vec<&'static str> {
-    let mut types = vec![rt::IAM_USER, rt::ROLE, rt::GROUP, rt::IAM_POLICY, rt::INLINE_POLICY];
+    let mut types = vec![
+        rt::IAM_USER,
+        rt::ROLE,
+        rt::GROUP,
+        rt::IAM_POLICY,
+        rt::INLINE_POLICY,
+    ];
     if args.sso_enabled {
         types.extend([rt::SSO_USER, rt::SSO_GROUP]);
     }
@@ -370,7 +437,12 @@ pub fn registered_types(args: &AwsArgs) -> Vec<&'static str> {
         types.push(rt::ACCOUNT_IAM);
     }
     if args.orgs_enabled && args.sso_enabled {
-        types.extend([rt::PERMISSION_SET, rt::PERMISSION_SET_ASSIGNMENT, rt::ORGANIZATION, rt::ORGANIZATIONAL_UNIT]);
+        types.extend([
+            rt::PERMISSION_SET,
+            rt::PERMISSION_SET_ASSIGNMENT,
+            rt::ORGANIZATION,
+            rt::ORGANIZATIONAL_UNIT,
+        ]);
     }
     if args.sync_secrets {
         types.push(rt::ACCESS_KEY);
@@ -396,7 +468,9 @@ impl Connector for AwsConnector {
                     rt::ACCOUNT => Arc::new(account::Syncer::new(c.clone())),
                     rt::ACCOUNT_IAM => Arc::new(account_iam::Syncer::new(c.clone())),
                     rt::PERMISSION_SET => Arc::new(permission_set::Syncer::new(c.clone())),
-                    rt::PERMISSION_SET_ASSIGNMENT => Arc::new(permission_set_assignment::Syncer::new(c.clone())),
+                    rt::PERMISSION_SET_ASSIGNMENT => {
+                        Arc::new(permission_set_assignment::Syncer::new(c.clone()))
+                    }
                     rt::ORGANIZATION => Arc::new(organization::RootSyncer::new(c.clone())),
                     rt::ORGANIZATIONAL_UNIT => Arc::new(organization::UnitSyncer::new(c.clone())),
                     rt::ACCESS_KEY => Arc::new(access_key::Syncer::new(c.clone())),
@@ -410,7 +484,10 @@ impl Connector for AwsConnector {
     /// that its data is missing from the sync.
     fn report(&self) {
         let denied = self.ctx.warned.lock().expect("warning counter").clone();
-        let mut denied: Vec<(String, u64)> = denied.into_iter().filter(|(key, _)| key.contains(':')).collect();
+        let mut denied: Vec<(String, u64)> = denied
+            .into_iter()
+            .filter(|(key, _)| key.contains(':'))
+            .collect();
         denied.sort();
         for (operation, count) in denied {
             warn!(operation = %operation, count, "access was denied for this call; the data it reads is missing from this sync");
@@ -449,7 +526,11 @@ impl Connector for AwsConnector {
         } else {
             (None, false)
         };
-        let _ = self.ctx.setup.set(Setup { caller_account: caller, instance, account_instance });
+        let _ = self.ctx.setup.set(Setup {
+            caller_account: caller,
+            instance,
+            account_instance,
+        });
         Ok(())
     }
 }
@@ -470,10 +551,16 @@ pub fn policy_entitlement(policy_arn: &str, policy_name: &str) -> Entitlement {
 
 /// The entitlement embedded in membership-style grants: id and full resource only.
 pub fn bare_entitlement(resource: &Resource, id: String) -> Entitlement {
-    Entitlement { resource: Some(resource.clone()), id, ..Default::default() }
+    Entitlement {
+        resource: Some(resource.clone()),
+        id,
+        ..Default::default()
+    }
 }
 
 /// The account id in an ARN, or empty.
 pub fn account_of(arn: &str) -> String {
-    crate::config::Arn::parse(arn).map(|a| a.account).unwrap_or_default()
+    crate::config::Arn::parse(arn)
+        .map(|a| a.account)
+        .unwrap_or_default()
 }

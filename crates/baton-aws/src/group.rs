@@ -40,7 +40,13 @@ pub fn group_resource(group: &Group, parent: Option<&ResourceId>) -> Resource {
         id: Some(rid(rt::GROUP, &group.arn)),
         parent_resource_id: parent.cloned(),
         display_name: group.group_name.clone(),
-        annotations: vec![pack(&V1Identifier { id: group.arn.clone() }), child_type(rt::INLINE_POLICY), pack(&GroupTrait::default())],
+        annotations: vec![
+            pack(&V1Identifier {
+                id: group.arn.clone(),
+            }),
+            child_type(rt::INLINE_POLICY),
+            pack(&GroupTrait::default()),
+        ],
         profile: Some(profile),
         ..Default::default()
     }
@@ -53,9 +59,18 @@ pub fn member_id(group_arn: &str) -> String {
 
 /// The membership grant of a user in a group, as sync and provisioning both report it.
 pub fn membership_grant(group: &Resource, user_arn: &str) -> Grant {
-    let group_arn = group.id.as_ref().map(|i| i.resource.clone()).unwrap_or_default();
-    let mut g = grant(bare_entitlement(group, member_id(&group_arn)), &rid(rt::IAM_USER, user_arn));
-    g.annotations.push(pack(&V1Identifier { id: format!("grant:membership:{group_arn}:{user_arn}") }));
+    let group_arn = group
+        .id
+        .as_ref()
+        .map(|i| i.resource.clone())
+        .unwrap_or_default();
+    let mut g = grant(
+        bare_entitlement(group, member_id(&group_arn)),
+        &rid(rt::IAM_USER, user_arn),
+    );
+    g.annotations.push(pack(&V1Identifier {
+        id: format!("grant:membership:{group_arn}:{user_arn}"),
+    }));
     g
 }
 
@@ -65,14 +80,34 @@ impl ResourceSyncer for Syncer {
         rt::registered(rt::GROUP, self.ctx.sync_policy_grants)
     }
 
-    async fn list(&self, parent: Option<&ResourceId>, token: &str) -> Result<Page<Resource>, ConnectorError> {
-        let (groups, next) = self.ctx.iam_for_parent(parent).await?.list_groups(token).await?;
-        Ok(Page::with_next(groups.iter().map(|g| group_resource(g, parent)).collect(), next.unwrap_or_default()))
+    async fn list(
+        &self,
+        parent: Option<&ResourceId>,
+        token: &str,
+    ) -> Result<Page<Resource>, ConnectorError> {
+        let (groups, next) = self
+            .ctx
+            .iam_for_parent(parent)
+            .await?
+            .list_groups(token)
+            .await?;
+        Ok(Page::with_next(
+            groups.iter().map(|g| group_resource(g, parent)).collect(),
+            next.unwrap_or_default(),
+        ))
     }
 
-    async fn entitlements(&self, resource: &Resource, _: &str) -> Result<Page<Entitlement>, ConnectorError> {
+    async fn entitlements(
+        &self,
+        resource: &Resource,
+        _: &str,
+    ) -> Result<Page<Entitlement>, ConnectorError> {
         let name = &resource.display_name;
-        let arn = resource.id.as_ref().map(|i| i.resource.clone()).unwrap_or_default();
+        let arn = resource
+            .id
+            .as_ref()
+            .map(|i| i.resource.clone())
+            .unwrap_or_default();
         let mut entitlement = assignment_entitlement(
             resource,
             "member",
@@ -80,26 +115,40 @@ impl ResourceSyncer for Syncer {
             format!("Is member of the {name} IAM group in AWS"),
             rt::definitions(&[rt::IAM_USER]),
         );
-        entitlement.annotations.push(pack(&V1Identifier { id: format!("membership:{arn}") }));
+        entitlement.annotations.push(pack(&V1Identifier {
+            id: format!("membership:{arn}"),
+        }));
         Ok(Page::last(vec![entitlement]))
     }
 
-    async fn grants(&self, resource: &Resource, token: &str) -> Result<Page<Grant>, ConnectorError> {
+    async fn grants(
+        &self,
+        resource: &Resource,
+        token: &str,
+    ) -> Result<Page<Grant>, ConnectorError> {
         let id = resource.id.clone().unwrap_or_default();
         let name = name_from_arn(&id.resource).to_string();
         let iam = self.ctx.iam_for_arn(&id.resource).await?;
         if token.is_empty() || token.starts_with(MEMBERS) {
             let marker = token.strip_prefix(MEMBERS).unwrap_or("");
-            let cached = if marker.is_empty() { iam.cached_group_members(&name).await? } else { None };
+            let cached = if marker.is_empty() {
+                iam.cached_group_members(&name).await?
+            } else {
+                None
+            };
             let (members, next) = match cached {
                 Some(members) => (members, None),
                 None => {
                     let listed = iam.group_members(&name, marker).await;
-                    let (members, next) = self.ctx.optional(listed, &id.resource)?.unwrap_or_default();
+                    let (members, next) =
+                        self.ctx.optional(listed, &id.resource)?.unwrap_or_default();
                     (members.into_iter().map(|u| u.arn).collect(), next)
                 }
             };
-            let grants = members.iter().map(|arn| membership_grant(resource, arn)).collect();
+            let grants = members
+                .iter()
+                .map(|arn| membership_grant(resource, arn))
+                .collect();
             let next_token = match next {
                 Some(marker) => format!("{MEMBERS}{marker}"),
                 None if self.ctx.sync_policy_grants => POLICIES.to_string(),
@@ -108,13 +157,25 @@ impl ResourceSyncer for Syncer {
             return Ok(Page::with_next(grants, next_token));
         }
         let marker = token.strip_prefix(POLICIES).unwrap_or("");
-        let cached = if marker.is_empty() { iam.cached_attached_policies(Entity::Group, &name).await? } else { None };
+        let cached = if marker.is_empty() {
+            iam.cached_attached_policies(Entity::Group, &name).await?
+        } else {
+            None
+        };
         let (policies, next) = match cached {
             Some(policies) => (policies, None),
             None => {
                 let listed = iam.attached_policies(Entity::Group, &name, marker).await;
-                let Some((policies, next)) = self.ctx.optional(listed, &id.resource)? else { return Ok(Page::default()) };
-                (policies.into_iter().filter_map(|p| Some((p.policy_arn?, p.policy_name.unwrap_or_default()))).collect(), next)
+                let Some((policies, next)) = self.ctx.optional(listed, &id.resource)? else {
+                    return Ok(Page::default());
+                };
+                (
+                    policies
+                        .into_iter()
+                        .filter_map(|p| Some((p.policy_arn?, p.policy_name.unwrap_or_default())))
+                        .collect(),
+                    next,
+                )
             }
         };
         let member = member_id(&id.resource);
@@ -126,6 +187,9 @@ impl ResourceSyncer for Syncer {
                 g
             })
             .collect();
-        Ok(Page::with_next(grants, next.map(|m| format!("{POLICIES}{m}")).unwrap_or_default()))
+        Ok(Page::with_next(
+            grants,
+            next.map(|m| format!("{POLICIES}{m}")).unwrap_or_default(),
+        ))
     }
 }

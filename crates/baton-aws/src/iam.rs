@@ -10,7 +10,9 @@
 
 use std::sync::Arc;
 
-use aws_sdk_iam::types::{AccessKeyMetadata, AttachedPolicy, Group, Policy, PolicyScopeType, Role, User};
+use aws_sdk_iam::types::{
+    AccessKeyMetadata, AttachedPolicy, Group, Policy, PolicyScopeType, Role, User,
+};
 use aws_sdk_iam::Client;
 use aws_smithy_types::DateTime;
 use tokio::sync::OnceCell;
@@ -49,12 +51,18 @@ fn opt(marker: &str) -> Option<String> {
 
 impl IamApi {
     pub fn new(client: Client) -> Self {
-        IamApi { client, details: Arc::new(OnceCell::new()), report: Arc::new(OnceCell::new()) }
+        IamApi {
+            client,
+            details: Arc::new(OnceCell::new()),
+            report: Arc::new(OnceCell::new()),
+        }
     }
 
     /// The account's authorization details, read on first use. `None` when
     /// `iam:GetAccountAuthorizationDetails` is denied (logged once per account).
-    pub async fn authorization_details(&self) -> Result<Option<Arc<AuthorizationDetails>>, AwsError> {
+    pub async fn authorization_details(
+        &self,
+    ) -> Result<Option<Arc<AuthorizationDetails>>, AwsError> {
         let found = self
             .details
             .get_or_try_init(|| async {
@@ -93,41 +101,91 @@ impl IamApi {
     }
 
     /// The attached managed policies of an entity as (ARN, name), from the snapshot.
-    pub async fn cached_attached_policies(&self, entity: Entity, name: &str) -> Result<Option<Vec<(String, String)>>, AwsError> {
-        Ok(self.authorization_details().await?.and_then(|d| d.policies(entity, name).map(|p| p.attached.clone())))
+    pub async fn cached_attached_policies(
+        &self,
+        entity: Entity,
+        name: &str,
+    ) -> Result<Option<Vec<(String, String)>>, AwsError> {
+        Ok(self
+            .authorization_details()
+            .await?
+            .and_then(|d| d.policies(entity, name).map(|p| p.attached.clone())))
     }
 
     /// The inline policies of an entity as (name, URL-decoded document), from the snapshot.
-    pub async fn cached_inline_policies(&self, entity: Entity, name: &str) -> Result<Option<Vec<(String, Option<String>)>>, AwsError> {
-        Ok(self.authorization_details().await?.and_then(|d| d.policies(entity, name).map(|p| p.inline.clone())))
+    pub async fn cached_inline_policies(
+        &self,
+        entity: Entity,
+        name: &str,
+    ) -> Result<Option<Vec<(String, Option<String>)>>, AwsError> {
+        Ok(self
+            .authorization_details()
+            .await?
+            .and_then(|d| d.policies(entity, name).map(|p| p.inline.clone())))
     }
 
     /// The ARNs of a group's members, from the snapshot.
-    pub async fn cached_group_members(&self, group_name: &str) -> Result<Option<Vec<String>>, AwsError> {
-        Ok(self.authorization_details().await?.and_then(|d| d.group_members.get(group_name).cloned()))
+    pub async fn cached_group_members(
+        &self,
+        group_name: &str,
+    ) -> Result<Option<Vec<String>>, AwsError> {
+        Ok(self
+            .authorization_details()
+            .await?
+            .and_then(|d| d.group_members.get(group_name).cloned()))
     }
 
     /// A role's URL-decoded trust policy, from the snapshot.
-    pub async fn cached_role_trust_policy(&self, role_name: &str) -> Result<Option<Option<String>>, AwsError> {
-        Ok(self.authorization_details().await?.and_then(|d| d.trust_policies.get(role_name).cloned()))
+    pub async fn cached_role_trust_policy(
+        &self,
+        role_name: &str,
+    ) -> Result<Option<Option<String>>, AwsError> {
+        Ok(self
+            .authorization_details()
+            .await?
+            .and_then(|d| d.trust_policies.get(role_name).cloned()))
     }
 
     /// The URL-decoded document of a customer managed policy's default
     /// version, from the snapshot, when the snapshot's default is `version`.
-    pub async fn cached_policy_document(&self, arn: &str, version: &str) -> Result<Option<Option<String>>, AwsError> {
-        let Some(details) = self.authorization_details().await? else { return Ok(None) };
-        Ok(details.policy_documents.get(arn).filter(|(default, _)| default == version).map(|(_, document)| document.clone()))
+    pub async fn cached_policy_document(
+        &self,
+        arn: &str,
+        version: &str,
+    ) -> Result<Option<Option<String>>, AwsError> {
+        let Some(details) = self.authorization_details().await? else {
+            return Ok(None);
+        };
+        Ok(details
+            .policy_documents
+            .get(arn)
+            .filter(|(default, _)| default == version)
+            .map(|(_, document)| document.clone()))
     }
 
     /// When a user's access keys were last used, from the credential report,
     /// as (seconds, nanoseconds) since the Unix epoch.
-    pub async fn cached_access_keys_last_used(&self, user_arn: &str) -> Result<Option<Vec<(i64, u32)>>, AwsError> {
-        Ok(self.credential_report().await?.and_then(|r| r.users.get(user_arn).map(|f| f.access_keys_last_used.clone())))
+    pub async fn cached_access_keys_last_used(
+        &self,
+        user_arn: &str,
+    ) -> Result<Option<Vec<(i64, u32)>>, AwsError> {
+        Ok(self.credential_report().await?.and_then(|r| {
+            r.users
+                .get(user_arn)
+                .map(|f| f.access_keys_last_used.clone())
+        }))
     }
 
     /// A user's console-password and MFA facts from the credential report.
-    pub async fn cached_credential_facts(&self, user_arn: &str) -> Result<Option<(Option<bool>, Option<bool>)>, AwsError> {
-        Ok(self.credential_report().await?.and_then(|r| r.users.get(user_arn).map(|f| (f.console_access, f.mfa_active))))
+    pub async fn cached_credential_facts(
+        &self,
+        user_arn: &str,
+    ) -> Result<Option<(Option<bool>, Option<bool>)>, AwsError> {
+        Ok(self.credential_report().await?.and_then(|r| {
+            r.users
+                .get(user_arn)
+                .map(|f| (f.console_access, f.mfa_active))
+        }))
     }
 
     /// The SDK client, for the writes of provisioning.
@@ -136,21 +194,43 @@ impl IamApi {
     }
 
     pub async fn list_users(&self, marker: &str) -> Result<IamPage<User>, AwsError> {
-        let out = self.client.list_users().set_marker(opt(marker)).send().await.map_err(|e| classify("iam:ListUsers", &e))?;
+        let out = self
+            .client
+            .list_users()
+            .set_marker(opt(marker))
+            .send()
+            .await
+            .map_err(|e| classify("iam:ListUsers", &e))?;
         Ok((out.users, next(out.is_truncated, out.marker)))
     }
 
     pub async fn list_roles(&self, marker: &str) -> Result<IamPage<Role>, AwsError> {
-        let out = self.client.list_roles().set_marker(opt(marker)).send().await.map_err(|e| classify("iam:ListRoles", &e))?;
+        let out = self
+            .client
+            .list_roles()
+            .set_marker(opt(marker))
+            .send()
+            .await
+            .map_err(|e| classify("iam:ListRoles", &e))?;
         Ok((out.roles, next(out.is_truncated, out.marker)))
     }
 
     pub async fn list_groups(&self, marker: &str) -> Result<IamPage<Group>, AwsError> {
-        let out = self.client.list_groups().set_marker(opt(marker)).send().await.map_err(|e| classify("iam:ListGroups", &e))?;
+        let out = self
+            .client
+            .list_groups()
+            .set_marker(opt(marker))
+            .send()
+            .await
+            .map_err(|e| classify("iam:ListGroups", &e))?;
         Ok((out.groups, next(out.is_truncated, out.marker)))
     }
 
-    pub async fn list_policies(&self, only_attached: bool, marker: &str) -> Result<IamPage<Policy>, AwsError> {
+    pub async fn list_policies(
+        &self,
+        only_attached: bool,
+        marker: &str,
+    ) -> Result<IamPage<Policy>, AwsError> {
         let out = self
             .client
             .list_policies()
@@ -160,11 +240,18 @@ impl IamApi {
             .send()
             .await
             .map_err(|e| classify("iam:ListPolicies", &e))?;
-        Ok((out.policies.unwrap_or_default(), next(out.is_truncated, out.marker)))
+        Ok((
+            out.policies.unwrap_or_default(),
+            next(out.is_truncated, out.marker),
+        ))
     }
 
     /// The URL-decoded document of a managed policy version.
-    pub async fn policy_document(&self, arn: &str, version: &str) -> Result<Option<String>, AwsError> {
+    pub async fn policy_document(
+        &self,
+        arn: &str,
+        version: &str,
+    ) -> Result<Option<String>, AwsError> {
         let out = self
             .client
             .get_policy_version()
@@ -173,11 +260,18 @@ impl IamApi {
             .send()
             .await
             .map_err(|e| classify("iam:GetPolicyVersion", &e))?;
-        Ok(out.policy_version.and_then(|v| v.document).map(|d| url_decode(&d)))
+        Ok(out
+            .policy_version
+            .and_then(|v| v.document)
+            .map(|d| url_decode(&d)))
     }
 
     /// The members of a group, one page.
-    pub async fn group_members(&self, group_name: &str, marker: &str) -> Result<IamPage<User>, AwsError> {
+    pub async fn group_members(
+        &self,
+        group_name: &str,
+        marker: &str,
+    ) -> Result<IamPage<User>, AwsError> {
         let out = self
             .client
             .get_group()
@@ -190,7 +284,12 @@ impl IamApi {
     }
 
     /// The managed policies attached to an entity, one page.
-    pub async fn attached_policies(&self, entity: Entity, name: &str, marker: &str) -> Result<IamPage<AttachedPolicy>, AwsError> {
+    pub async fn attached_policies(
+        &self,
+        entity: Entity,
+        name: &str,
+        marker: &str,
+    ) -> Result<IamPage<AttachedPolicy>, AwsError> {
         let (policies, truncated, next_marker) = match entity {
             Entity::User => {
                 let out = self
@@ -230,7 +329,12 @@ impl IamApi {
     }
 
     /// The names of an entity's inline policies, one page.
-    pub async fn inline_policy_names(&self, entity: Entity, name: &str, marker: &str) -> Result<IamPage<String>, AwsError> {
+    pub async fn inline_policy_names(
+        &self,
+        entity: Entity,
+        name: &str,
+        marker: &str,
+    ) -> Result<IamPage<String>, AwsError> {
         let (names, truncated, next_marker) = match entity {
             Entity::User => {
                 let out = self
@@ -270,7 +374,12 @@ impl IamApi {
     }
 
     /// The URL-decoded document of an inline policy.
-    pub async fn inline_policy_document(&self, entity: Entity, name: &str, policy: &str) -> Result<String, AwsError> {
+    pub async fn inline_policy_document(
+        &self,
+        entity: Entity,
+        name: &str,
+        policy: &str,
+    ) -> Result<String, AwsError> {
         let document = match entity {
             Entity::User => {
                 self.client
@@ -308,8 +417,17 @@ impl IamApi {
 
     /// A role's URL-decoded trust policy.
     pub async fn role_trust_policy(&self, role_name: &str) -> Result<Option<String>, AwsError> {
-        let out = self.client.get_role().role_name(role_name).send().await.map_err(|e| classify("iam:GetRole", &e))?;
-        Ok(out.role.and_then(|r| r.assume_role_policy_document).map(|d| url_decode(&d)))
+        let out = self
+            .client
+            .get_role()
+            .role_name(role_name)
+            .send()
+            .await
+            .map_err(|e| classify("iam:GetRole", &e))?;
+        Ok(out
+            .role
+            .and_then(|r| r.assume_role_policy_document)
+            .map(|d| url_decode(&d)))
     }
 
     /// A user's access keys (first page, as the Go connector reads them).
@@ -342,7 +460,9 @@ impl IamApi {
 pub fn url_decode(text: &str) -> String {
     // RFC 3986 percent-encoding, as IAM documents: a `+` is a literal plus
     // (IAM names may contain one), never a space.
-    percent_encoding::percent_decode_str(text).decode_utf8_lossy().into_owned()
+    percent_encoding::percent_decode_str(text)
+        .decode_utf8_lossy()
+        .into_owned()
 }
 
 /// The last path segment of an IAM ARN: the entity name.
@@ -356,7 +476,10 @@ mod tests {
 
     #[test]
     fn url_decode_keeps_a_literal_plus() {
-        assert_eq!(url_decode("%7B%22AWS%22%3A%22arn%3Aaws%3Aiam%3A%3A1%3Auser%2Fa%2Bb%22%7D"), r#"{"AWS":"arn:aws:iam::1:user/a+b"}"#);
+        assert_eq!(
+            url_decode("%7B%22AWS%22%3A%22arn%3Aaws%3Aiam%3A%3A1%3Auser%2Fa%2Bb%22%7D"),
+            r#"{"AWS":"arn:aws:iam::1:user/a+b"}"#
+        );
         assert_eq!(url_decode("user/a+b=c,d.e@f-g"), "user/a+b=c,d.e@f-g");
         assert_eq!(url_decode("%7B%20%7D"), "{ }");
     }

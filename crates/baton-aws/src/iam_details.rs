@@ -74,10 +74,16 @@ impl AuthorizationDetails {
         let mut details = AuthorizationDetails::default();
         let mut marker: Option<String> = None;
         let mut pages = 0usize;
+        let mut seen = std::collections::HashSet::new();
         loop {
             let out = client
                 .get_account_authorization_details()
-                .set_filter(Some(vec![EntityType::User, EntityType::Group, EntityType::Role, EntityType::LocalManagedPolicy]))
+                .set_filter(Some(vec![
+                    EntityType::User,
+                    EntityType::Group,
+                    EntityType::Role,
+                    EntityType::LocalManagedPolicy,
+                ]))
                 .max_items(DETAILS_PAGE_SIZE)
                 .set_marker(marker.clone())
                 .send()
@@ -85,39 +91,73 @@ impl AuthorizationDetails {
                 .map_err(|e| classify("iam:GetAccountAuthorizationDetails", &e))?;
             pages += 1;
             for user in out.user_detail_list.unwrap_or_default() {
-                let (Some(name), Some(arn)) = (user.user_name, user.arn) else { continue };
+                let (Some(name), Some(arn)) = (user.user_name, user.arn) else {
+                    continue;
+                };
                 for group in user.group_list.unwrap_or_default() {
-                    details.group_members.entry(group).or_default().push(arn.clone());
+                    details
+                        .group_members
+                        .entry(group)
+                        .or_default()
+                        .push(arn.clone());
                 }
-                let policies = EntityPolicies { attached: attached(user.attached_managed_policies), inline: inline(user.user_policy_list) };
+                let policies = EntityPolicies {
+                    attached: attached(user.attached_managed_policies),
+                    inline: inline(user.user_policy_list),
+                };
                 details.users.insert(name, policies);
             }
             for group in out.group_detail_list.unwrap_or_default() {
-                let Some(name) = group.group_name else { continue };
+                let Some(name) = group.group_name else {
+                    continue;
+                };
                 details.group_members.entry(name.clone()).or_default();
-                let policies = EntityPolicies { attached: attached(group.attached_managed_policies), inline: inline(group.group_policy_list) };
+                let policies = EntityPolicies {
+                    attached: attached(group.attached_managed_policies),
+                    inline: inline(group.group_policy_list),
+                };
                 details.groups.insert(name, policies);
             }
             for role in out.role_detail_list.unwrap_or_default() {
                 let Some(name) = role.role_name else { continue };
-                details.trust_policies.insert(name.clone(), role.assume_role_policy_document.as_deref().map(url_decode));
-                let policies = EntityPolicies { attached: attached(role.attached_managed_policies), inline: inline(role.role_policy_list) };
+                details.trust_policies.insert(
+                    name.clone(),
+                    role.assume_role_policy_document.as_deref().map(url_decode),
+                );
+                let policies = EntityPolicies {
+                    attached: attached(role.attached_managed_policies),
+                    inline: inline(role.role_policy_list),
+                };
                 details.roles.insert(name, policies);
             }
             for policy in out.policies.unwrap_or_default() {
-                let (Some(arn), Some(default_version)) = (policy.arn, policy.default_version_id) else { continue };
+                let (Some(arn), Some(default_version)) = (policy.arn, policy.default_version_id)
+                else {
+                    continue;
+                };
                 let document = policy
                     .policy_version_list
                     .unwrap_or_default()
                     .into_iter()
-                    .find(|v| v.is_default_version || v.version_id.as_deref() == Some(default_version.as_str()))
+                    .find(|v| {
+                        v.is_default_version
+                            || v.version_id.as_deref() == Some(default_version.as_str())
+                    })
                     .and_then(|v| v.document)
                     .map(|d| url_decode(&d));
-                details.policy_documents.insert(arn, (default_version, document));
+                details
+                    .policy_documents
+                    .insert(arn, (default_version, document));
             }
             match out.marker.filter(|m| out.is_truncated && !m.is_empty()) {
-                Some(next) if marker.as_ref() != Some(&next) => marker = Some(next),
-                _ => break,
+                Some(next) if seen.insert(next.clone()) => marker = Some(next),
+                Some(next) => {
+                    return Err(crate::client::repeated_token_error(
+                        "iam:GetAccountAuthorizationDetails",
+                        &next,
+                    ))
+                }
+                None => break,
             }
         }
         debug!(
@@ -181,7 +221,10 @@ impl CredentialReport {
                     }
                     Err(e) => {
                         let err = classify("iam:GetCredentialReport", &e);
-                        let pending = matches!(err.code.as_str(), "ReportInProgress" | "ReportNotPresent" | "ReportExpired");
+                        let pending = matches!(
+                            err.code.as_str(),
+                            "ReportInProgress" | "ReportNotPresent" | "ReportExpired"
+                        );
                         if !pending {
                             return Err(err);
                         }
@@ -192,7 +235,10 @@ impl CredentialReport {
                 return Err(AwsError {
                     operation: "iam:GetCredentialReport",
                     code: "ReportInProgress".into(),
-                    message: format!("the credential report was not ready after {} s", REPORT_WAIT.as_secs()),
+                    message: format!(
+                        "the credential report was not ready after {} s",
+                        REPORT_WAIT.as_secs()
+                    ),
                     kind: baton_sdk::ErrorKind::Unavailable,
                 });
             }
@@ -205,11 +251,16 @@ impl CredentialReport {
     /// which AWS does not quote: the name and the ARN then span the extra fields.
     pub fn parse(csv: &str) -> Self {
         let mut lines = csv.lines();
-        let Some(header) = lines.next() else { return CredentialReport::default() };
+        let Some(header) = lines.next() else {
+            return CredentialReport::default();
+        };
         let columns: Vec<&str> = header.split(',').collect();
         let column = |name: &str| columns.iter().position(|c| *c == name);
         let key_columns: Vec<usize> =
-            ["access_key_1_last_used_date", "access_key_2_last_used_date"].iter().filter_map(|c| column(c)).collect();
+            ["access_key_1_last_used_date", "access_key_2_last_used_date"]
+                .iter()
+                .filter_map(|c| column(c))
+                .collect();
         let mut users = HashMap::new();
         for line in lines.filter(|l| !l.trim().is_empty()) {
             let fields: Vec<&str> = line.split(',').collect();
@@ -220,14 +271,24 @@ impl CredentialReport {
             let commas = extra / 2;
             let arn = fields[commas + 1..=2 * commas + 1].join(",");
             let field = |index: usize| fields.get(index + extra).copied().unwrap_or("");
-            let access_keys_last_used = key_columns.iter().filter_map(|&i| parse_time(field(i))).collect();
+            let access_keys_last_used = key_columns
+                .iter()
+                .filter_map(|&i| parse_time(field(i)))
+                .collect();
             let flag = |name: &str| match column(name).map(field) {
                 Some("true") => Some(true),
                 Some("false") => Some(false),
                 _ => None,
             };
             // The root account's row reports password_enabled as not_supported.
-            users.insert(arn, CredentialFacts { access_keys_last_used, console_access: flag("password_enabled"), mfa_active: flag("mfa_active") });
+            users.insert(
+                arn,
+                CredentialFacts {
+                    access_keys_last_used,
+                    console_access: flag("password_enabled"),
+                    mfa_active: flag("mfa_active"),
+                },
+            );
         }
         CredentialReport { users }
     }
@@ -235,7 +296,9 @@ impl CredentialReport {
 
 /// Parses a report timestamp; `N/A`, `no_information` and `not_supported` mean none.
 fn parse_time(text: &str) -> Option<(i64, u32)> {
-    let parsed = time::OffsetDateTime::parse(text.trim(), &time::format_description::well_known::Rfc3339).ok()?;
+    let parsed =
+        time::OffsetDateTime::parse(text.trim(), &time::format_description::well_known::Rfc3339)
+            .ok()?;
     Some((parsed.unix_timestamp(), parsed.nanosecond()))
 }
 
@@ -254,8 +317,13 @@ mod tests {
         );
         let report = CredentialReport::parse(&csv);
         assert_eq!(report.users.len(), 2);
-        assert_eq!(report.users["arn:aws:iam::1:user/alice"].access_keys_last_used, vec![(1709287200, 0)]);
-        assert!(report.users["arn:aws:iam::1:user/bob"].access_keys_last_used.is_empty());
+        assert_eq!(
+            report.users["arn:aws:iam::1:user/alice"].access_keys_last_used,
+            vec![(1709287200, 0)]
+        );
+        assert!(report.users["arn:aws:iam::1:user/bob"]
+            .access_keys_last_used
+            .is_empty());
     }
 
     #[test]
@@ -265,6 +333,9 @@ mod tests {
              a,b,arn:aws:iam::1:user/a,b,2024-01-01T00:00:00+00:00,false,not_supported,N/A,N/A,false,true,N/A,N/A,N/A,N/A,true,N/A,2024-03-02T00:00:00+00:00,N/A,N/A,false,N/A,false,N/A\n"
         );
         let report = CredentialReport::parse(&csv);
-        assert_eq!(report.users["arn:aws:iam::1:user/a,b"].access_keys_last_used, vec![(1709337600, 0)]);
+        assert_eq!(
+            report.users["arn:aws:iam::1:user/a,b"].access_keys_last_used,
+            vec![(1709337600, 0)]
+        );
     }
 }

@@ -13,7 +13,12 @@ use crate::resource_types as rt;
 
 /// A root or organizational unit, named by its id when it has no name.
 /// Organizational units can contain further units, hence the child type.
-fn hierarchy_resource(resource_type: &str, id: String, name: Option<String>, parent: Option<&ResourceId>) -> Resource {
+fn hierarchy_resource(
+    resource_type: &str,
+    id: String,
+    name: Option<String>,
+    parent: Option<&ResourceId>,
+) -> Resource {
     Resource {
         id: Some(rid(resource_type, &id)),
         parent_resource_id: parent.cloned(),
@@ -51,21 +56,39 @@ impl ResourceSyncer for RootSyncer {
         rt::registered(rt::ORGANIZATION, self.ctx.sync_policy_grants)
     }
 
-    async fn list(&self, parent: Option<&ResourceId>, token: &str) -> Result<Page<Resource>, ConnectorError> {
+    async fn list(
+        &self,
+        parent: Option<&ResourceId>,
+        token: &str,
+    ) -> Result<Page<Resource>, ConnectorError> {
         if parent.is_some() {
             return Ok(Page::default());
         }
-        let Some((roots, next)) = self.ctx.optional(self.ctx.orgs.list_roots(token).await, "organization")? else {
+        let Some((roots, next)) = self
+            .ctx
+            .optional(self.ctx.orgs.list_roots(token).await, "organization")?
+        else {
             return Ok(Page::default());
         };
         let resources = roots
             .into_iter()
-            .map(|root| hierarchy_resource(rt::ORGANIZATION, root.id.unwrap_or_default(), root.name, None))
+            .map(|root| {
+                hierarchy_resource(
+                    rt::ORGANIZATION,
+                    root.id.unwrap_or_default(),
+                    root.name,
+                    None,
+                )
+            })
             .collect();
         Ok(Page::with_next(resources, next.unwrap_or_default()))
     }
 
-    async fn entitlements(&self, _: &Resource, _: &str) -> Result<Page<Entitlement>, ConnectorError> {
+    async fn entitlements(
+        &self,
+        _: &Resource,
+        _: &str,
+    ) -> Result<Page<Entitlement>, ConnectorError> {
         Ok(Page::default())
     }
 
@@ -80,20 +103,39 @@ impl ResourceSyncer for UnitSyncer {
         rt::registered(rt::ORGANIZATIONAL_UNIT, self.ctx.sync_policy_grants)
     }
 
-    async fn list(&self, parent: Option<&ResourceId>, token: &str) -> Result<Page<Resource>, ConnectorError> {
-        let Some(parent) = parent.filter(|p| p.resource_type == rt::ORGANIZATION || p.resource_type == rt::ORGANIZATIONAL_UNIT) else {
+    async fn list(
+        &self,
+        parent: Option<&ResourceId>,
+        token: &str,
+    ) -> Result<Page<Resource>, ConnectorError> {
+        let Some(parent) = parent.filter(|p| {
+            p.resource_type == rt::ORGANIZATION || p.resource_type == rt::ORGANIZATIONAL_UNIT
+        }) else {
             return Ok(Page::default());
         };
         let listed = self.ctx.orgs.list_units(&parent.resource, token).await;
-        let Some((units, next)) = self.ctx.optional(listed, &parent.resource)? else { return Ok(Page::default()) };
+        let Some((units, next)) = self.ctx.optional(listed, &parent.resource)? else {
+            return Ok(Page::default());
+        };
         let resources = units
             .into_iter()
-            .map(|unit| hierarchy_resource(rt::ORGANIZATIONAL_UNIT, unit.id.unwrap_or_default(), unit.name, Some(parent)))
+            .map(|unit| {
+                hierarchy_resource(
+                    rt::ORGANIZATIONAL_UNIT,
+                    unit.id.unwrap_or_default(),
+                    unit.name,
+                    Some(parent),
+                )
+            })
             .collect();
         Ok(Page::with_next(resources, next.unwrap_or_default()))
     }
 
-    async fn entitlements(&self, _: &Resource, _: &str) -> Result<Page<Entitlement>, ConnectorError> {
+    async fn entitlements(
+        &self,
+        _: &Resource,
+        _: &str,
+    ) -> Result<Page<Entitlement>, ConnectorError> {
         Ok(Page::default())
     }
 

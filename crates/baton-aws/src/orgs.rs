@@ -1,7 +1,9 @@
 //! The AWS Organizations reads: the organisation, its accounts, root and
 //! organizational units. Every listing returns one AWS page and the token of the next.
 
-use aws_sdk_organizations::types::{Account, AccountState, AccountStatus, OrganizationalUnit, ParentType, Root};
+use aws_sdk_organizations::types::{
+    Account, AccountState, AccountStatus, OrganizationalUnit, ParentType, Root,
+};
 use aws_sdk_organizations::Client;
 
 use crate::client::{classify, AwsError};
@@ -32,8 +34,16 @@ impl OrgsApi {
 
     /// The management account id of the organisation.
     pub async fn management_account(&self) -> Result<String, AwsError> {
-        let out = self.client.describe_organization().send().await.map_err(|e| classify("organizations:DescribeOrganization", &e))?;
-        Ok(out.organization.and_then(|o| o.master_account_id).unwrap_or_default())
+        let out = self
+            .client
+            .describe_organization()
+            .send()
+            .await
+            .map_err(|e| classify("organizations:DescribeOrganization", &e))?;
+        Ok(out
+            .organization
+            .and_then(|o| o.master_account_id)
+            .unwrap_or_default())
     }
 
     pub async fn list_accounts(&self, token: &str) -> Result<OrgPage<Account>, AwsError> {
@@ -44,11 +54,17 @@ impl OrgsApi {
             .send()
             .await
             .map_err(|e| classify("organizations:ListAccounts", &e))?;
-        Ok((out.accounts.unwrap_or_default(), out.next_token.filter(|t| !t.is_empty())))
+        Ok((
+            out.accounts.unwrap_or_default(),
+            out.next_token.filter(|t| !t.is_empty()),
+        ))
     }
 
     /// The first parent of an account, as the Go connector reads it.
-    pub async fn account_parent(&self, account_id: &str) -> Result<Option<AccountParent>, AwsError> {
+    pub async fn account_parent(
+        &self,
+        account_id: &str,
+    ) -> Result<Option<AccountParent>, AwsError> {
         let out = self
             .client
             .list_parents()
@@ -56,11 +72,15 @@ impl OrgsApi {
             .send()
             .await
             .map_err(|e| classify("organizations:ListParents", &e))?;
-        Ok(out.parents.unwrap_or_default().into_iter().find_map(|p| match (p.r#type, p.id) {
-            (Some(ParentType::Root), Some(id)) => Some(AccountParent::Root(id)),
-            (Some(ParentType::OrganizationalUnit), Some(id)) => Some(AccountParent::Unit(id)),
-            _ => None,
-        }))
+        Ok(out
+            .parents
+            .unwrap_or_default()
+            .into_iter()
+            .find_map(|p| match (p.r#type, p.id) {
+                (Some(ParentType::Root), Some(id)) => Some(AccountParent::Root(id)),
+                (Some(ParentType::OrganizationalUnit), Some(id)) => Some(AccountParent::Unit(id)),
+                _ => None,
+            }))
     }
 
     pub async fn list_roots(&self, token: &str) -> Result<OrgPage<Root>, AwsError> {
@@ -71,10 +91,17 @@ impl OrgsApi {
             .send()
             .await
             .map_err(|e| classify("organizations:ListRoots", &e))?;
-        Ok((out.roots.unwrap_or_default(), out.next_token.filter(|t| !t.is_empty())))
+        Ok((
+            out.roots.unwrap_or_default(),
+            out.next_token.filter(|t| !t.is_empty()),
+        ))
     }
 
-    pub async fn list_units(&self, parent_id: &str, token: &str) -> Result<OrgPage<OrganizationalUnit>, AwsError> {
+    pub async fn list_units(
+        &self,
+        parent_id: &str,
+        token: &str,
+    ) -> Result<OrgPage<OrganizationalUnit>, AwsError> {
         let out = self
             .client
             .list_organizational_units_for_parent()
@@ -83,7 +110,10 @@ impl OrgsApi {
             .send()
             .await
             .map_err(|e| classify("organizations:ListOrganizationalUnitsForParent", &e))?;
-        Ok((out.organizational_units.unwrap_or_default(), out.next_token.filter(|t| !t.is_empty())))
+        Ok((
+            out.organizational_units.unwrap_or_default(),
+            out.next_token.filter(|t| !t.is_empty()),
+        ))
     }
 }
 

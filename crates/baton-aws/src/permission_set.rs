@@ -62,11 +62,19 @@ pub async fn provisioned(ctx: &Ctx, account: &str) -> Result<Vec<String>, Connec
             let mut token = String::new();
             let mut seen = std::collections::HashSet::new();
             loop {
-                let (page, next) = ctx.sso.provisioned_to_account(&instance, account, &token).await?;
+                let (page, next) = ctx
+                    .sso
+                    .provisioned_to_account(&instance, account, &token)
+                    .await?;
                 arns.extend(page);
                 match next {
                     Some(next) if seen.insert(next.clone()) => token = next,
-                    Some(next) => return Err(repeated_token("sso:ListPermissionSetsProvisionedToAccount", &next)),
+                    Some(next) => {
+                        return Err(repeated_token(
+                            "sso:ListPermissionSetsProvisionedToAccount",
+                            &next,
+                        ))
+                    }
                     None => return Ok(arns),
                 }
             }
@@ -87,20 +95,35 @@ pub async fn describe(ctx: &Ctx, arn: &str) -> Result<PermissionSet, ConnectorEr
 
 /// The AWS managed policies of a permission set as (ARN, name), all pages,
 /// cached for the sync. `None` when the listing is denied.
-pub async fn managed_policies(ctx: &Ctx, ps_arn: &str) -> Result<Option<Vec<(String, String)>>, ConnectorError> {
+pub async fn managed_policies(
+    ctx: &Ctx,
+    ps_arn: &str,
+) -> Result<Option<Vec<(String, String)>>, ConnectorError> {
     ctx.sso_cache
         .managed_policies
         .get_or_try_init(ps_arn, || async {
             let instance = ctx.instance()?.instance_arn.clone();
             let mut policies = Vec::new();
             let mut token = String::new();
+            let mut seen = std::collections::HashSet::new();
             loop {
                 let listed = ctx.sso.managed_policies(&instance, ps_arn, &token).await;
-                let Some((page, next)) = ctx.optional(listed, ps_arn)? else { return Ok(None) };
-                policies.extend(page.into_iter().filter_map(|p| Some((p.arn?, p.name.unwrap_or_default()))));
+                let Some((page, next)) = ctx.optional(listed, ps_arn)? else {
+                    return Ok(None);
+                };
+                policies.extend(
+                    page.into_iter()
+                        .filter_map(|p| Some((p.arn?, p.name.unwrap_or_default()))),
+                );
                 match next {
-                    Some(t) if t != token => token = t,
-                    _ => return Ok(Some(policies)),
+                    Some(next) if seen.insert(next.clone()) => token = next,
+                    Some(next) => {
+                        return Err(repeated_token(
+                            "sso:ListManagedPoliciesInPermissionSet",
+                            &next,
+                        ))
+                    }
+                    None => return Ok(Some(policies)),
                 }
             }
         })
@@ -109,23 +132,39 @@ pub async fn managed_policies(ctx: &Ctx, ps_arn: &str) -> Result<Option<Vec<(Str
 
 /// The customer managed policy references of a permission set as (name,
 /// path), all pages, cached for the sync. `None` when the listing is denied.
-pub async fn customer_policies(ctx: &Ctx, ps_arn: &str) -> Result<Option<Vec<(String, String)>>, ConnectorError> {
+pub async fn customer_policies(
+    ctx: &Ctx,
+    ps_arn: &str,
+) -> Result<Option<Vec<(String, String)>>, ConnectorError> {
     ctx.sso_cache
         .customer_policies
         .get_or_try_init(ps_arn, || async {
             let instance = ctx.instance()?.instance_arn.clone();
             let mut references = Vec::new();
             let mut token = String::new();
+            let mut seen = std::collections::HashSet::new();
             loop {
                 let listed = ctx.sso.customer_policies(&instance, ps_arn, &token).await;
-                let Some((page, next)) = ctx.optional(listed, ps_arn)? else { return Ok(None) };
+                let Some((page, next)) = ctx.optional(listed, ps_arn)? else {
+                    return Ok(None);
+                };
                 for reference in page {
-                    let path = reference.path.clone().filter(|p| !p.is_empty()).unwrap_or_else(|| "/".into());
+                    let path = reference
+                        .path
+                        .clone()
+                        .filter(|p| !p.is_empty())
+                        .unwrap_or_else(|| "/".into());
                     references.push((reference.name.clone(), path));
                 }
                 match next {
-                    Some(t) if t != token => token = t,
-                    _ => return Ok(Some(references)),
+                    Some(next) if seen.insert(next.clone()) => token = next,
+                    Some(next) => {
+                        return Err(repeated_token(
+                            "sso:ListCustomerManagedPolicyReferencesInPermissionSet",
+                            &next,
+                        ))
+                    }
+                    None => return Ok(Some(references)),
                 }
             }
         })
@@ -156,7 +195,11 @@ impl ResourceSyncer for Syncer {
         rt::registered(rt::PERMISSION_SET, self.ctx.sync_policy_grants)
     }
 
-    async fn list(&self, _: Option<&ResourceId>, token: &str) -> Result<Page<Resource>, ConnectorError> {
+    async fn list(
+        &self,
+        _: Option<&ResourceId>,
+        token: &str,
+    ) -> Result<Page<Resource>, ConnectorError> {
         if self.ctx.setup().account_instance {
             return Ok(Page::default());
         }
@@ -169,23 +212,47 @@ impl ResourceSyncer for Syncer {
         Ok(Page::with_next(out, next.unwrap_or_default()))
     }
 
-    async fn entitlements(&self, _: &Resource, _: &str) -> Result<Page<Entitlement>, ConnectorError> {
+    async fn entitlements(
+        &self,
+        _: &Resource,
+        _: &str,
+    ) -> Result<Page<Entitlement>, ConnectorError> {
         Ok(Page::default())
     }
 
-    async fn grants(&self, resource: &Resource, token: &str) -> Result<Page<Grant>, ConnectorError> {
+    async fn grants(
+        &self,
+        resource: &Resource,
+        token: &str,
+    ) -> Result<Page<Grant>, ConnectorError> {
         let instance = self.ctx.instance()?.instance_arn.clone();
         let id = resource.id.clone().unwrap_or_default();
         if token.is_empty() {
-            let Some(policies) = managed_policies(&self.ctx, &id.resource).await? else { return Ok(Page::default()) };
-            let grants = policies.iter().map(|(arn, name)| grant(policy_entitlement(arn, name), &id)).collect();
+            let Some(policies) = managed_policies(&self.ctx, &id.resource).await? else {
+                return Ok(Page::default());
+            };
+            let grants = policies
+                .iter()
+                .map(|(arn, name)| grant(policy_entitlement(arn, name), &id))
+                .collect();
             return Ok(Page::last(grants));
         }
-        let listed = self.ctx.sso.managed_policies(&instance, &id.resource, token).await;
-        let Some((policies, next)) = self.ctx.optional(listed, &id.resource)? else { return Ok(Page::default()) };
+        let listed = self
+            .ctx
+            .sso
+            .managed_policies(&instance, &id.resource, token)
+            .await;
+        let Some((policies, next)) = self.ctx.optional(listed, &id.resource)? else {
+            return Ok(Page::default());
+        };
         let grants = policies
             .into_iter()
-            .filter_map(|p| Some(grant(policy_entitlement(p.arn.as_deref()?, p.name.as_deref().unwrap_or("")), &id)))
+            .filter_map(|p| {
+                Some(grant(
+                    policy_entitlement(p.arn.as_deref()?, p.name.as_deref().unwrap_or("")),
+                    &id,
+                ))
+            })
             .collect();
         Ok(Page::with_next(grants, next.unwrap_or_default()))
     }

@@ -42,9 +42,12 @@ pub struct PolicyArgs {
 impl PolicyArgs {
     /// Checks the trusted principal and the external id.
     pub fn validate(&self) -> Result<(), String> {
-        let arn = crate::config::Arn::parse(&self.trusted_principal).map_err(|e| format!("--trusted-principal: {e}"))?;
+        let arn = crate::config::Arn::parse(&self.trusted_principal)
+            .map_err(|e| format!("--trusted-principal: {e}"))?;
         let account_ok = arn.account.len() == 12 && arn.account.chars().all(|c| c.is_ascii_digit());
-        let resource_ok = arn.resource == "root" || arn.resource.starts_with("role/") || arn.resource.starts_with("user/");
+        let resource_ok = arn.resource == "root"
+            || arn.resource.starts_with("role/")
+            || arn.resource.starts_with("user/");
         if arn.service != "iam" || !account_ok || !resource_ok {
             return Err(format!(
                 "--trusted-principal {:?}: expected arn:aws:iam::<12-digit account>:root, or a role or user ARN",
@@ -52,7 +55,10 @@ impl PolicyArgs {
             ));
         }
         if !(32..=64).contains(&self.external_id.len()) {
-            return Err(format!("--external-id must be 32 to 64 characters, but it has {}", self.external_id.len()));
+            return Err(format!(
+                "--external-id must be 32 to 64 characters, but it has {}",
+                self.external_id.len()
+            ));
         }
         Ok(())
     }
@@ -60,15 +66,29 @@ impl PolicyArgs {
 
 fn is_read(action: &str) -> bool {
     let name = action.split(':').nth(1).unwrap_or("");
-    ["List", "Get", "Describe"].iter().any(|p| name.starts_with(p))
+    ["List", "Get", "Describe"]
+        .iter()
+        .any(|p| name.starts_with(p))
 }
 
 /// Builds the permissions policy and the trust policy as JSON documents.
 pub fn documents(args: &PolicyArgs) -> Value {
     let orgs = args.orgs || args.sso || args.cross_account;
-    let mut types = vec![rt::IAM_USER, rt::ROLE, rt::GROUP, rt::IAM_POLICY, rt::INLINE_POLICY];
+    let mut types = vec![
+        rt::IAM_USER,
+        rt::ROLE,
+        rt::GROUP,
+        rt::IAM_POLICY,
+        rt::INLINE_POLICY,
+    ];
     if args.sso {
-        types.extend([rt::SSO_USER, rt::SSO_GROUP, rt::ACCOUNT, rt::PERMISSION_SET, rt::PERMISSION_SET_ASSIGNMENT]);
+        types.extend([
+            rt::SSO_USER,
+            rt::SSO_GROUP,
+            rt::ACCOUNT,
+            rt::PERMISSION_SET,
+            rt::PERMISSION_SET_ASSIGNMENT,
+        ]);
     }
     if orgs {
         types.extend([rt::ORGANIZATION, rt::ORGANIZATIONAL_UNIT, rt::ACCOUNT_IAM]);
@@ -78,30 +98,56 @@ pub fn documents(args: &PolicyArgs) -> Value {
     }
     let mut actions: BTreeSet<String> = BTreeSet::new();
     for id in &types {
-        let declared = any::find::<CapabilityPermissions>(&rt::definition(id).annotations).unwrap_or_default();
+        let declared =
+            any::find::<CapabilityPermissions>(&rt::definition(id).annotations).unwrap_or_default();
         for permission in declared.permissions {
             if args.provisioning || is_read(&permission.permission) {
                 actions.insert(permission.permission);
             }
         }
     }
-    actions.extend(["sts:GetCallerIdentity", "iam:GetAccountAuthorizationDetails", "iam:GenerateCredentialReport", "iam:GetCredentialReport"].map(String::from));
+    actions.extend(
+        [
+            "sts:GetCallerIdentity",
+            "iam:GetAccountAuthorizationDetails",
+            "iam:GenerateCredentialReport",
+            "iam:GetCredentialReport",
+        ]
+        .map(String::from),
+    );
     if orgs {
-        actions.extend(["organizations:DescribeOrganization", "organizations:ListAccounts", "organizations:ListParents"].map(String::from));
+        actions.extend(
+            [
+                "organizations:DescribeOrganization",
+                "organizations:ListAccounts",
+                "organizations:ListParents",
+            ]
+            .map(String::from),
+        );
     }
     if args.sso {
         // For --sync-sso-user-last-login.
         actions.insert("cloudtrail:LookupEvents".into());
     }
     if args.sso && args.provisioning {
-        actions.extend(["identitystore:GetUserId", "identitystore:DescribeUser", "organizations:DescribeAccount"].map(String::from));
+        actions.extend(
+            [
+                "identitystore:GetUserId",
+                "identitystore:DescribeUser",
+                "organizations:DescribeAccount",
+            ]
+            .map(String::from),
+        );
     }
     if !args.provisioning {
         // Write permissions never belong in a read-only policy.
         actions.retain(|a| is_read(a) || a.ends_with("GenerateCredentialReport"));
     }
-    let (reads, writes): (Vec<&String>, Vec<&String>) = actions.iter().partition(|a| is_read(a) || a.ends_with("GenerateCredentialReport"));
-    let mut statements = vec![json!({"Sid": "BatonAwsRead", "Effect": "Allow", "Action": reads, "Resource": "*"})];
+    let (reads, writes): (Vec<&String>, Vec<&String>) = actions
+        .iter()
+        .partition(|a| is_read(a) || a.ends_with("GenerateCredentialReport"));
+    let mut statements =
+        vec![json!({"Sid": "BatonAwsRead", "Effect": "Allow", "Action": reads, "Resource": "*"})];
     if !writes.is_empty() {
         statements.push(json!({"Sid": "BatonAwsProvision", "Effect": "Allow", "Action": writes, "Resource": "*"}));
     }
@@ -148,7 +194,13 @@ mod tests {
             .unwrap()
             .iter()
             .filter(|s| s["Action"].is_array())
-            .flat_map(|s| s["Action"].as_array().unwrap().iter().map(|a| a.as_str().unwrap().to_string()))
+            .flat_map(|s| {
+                s["Action"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|a| a.as_str().unwrap().to_string())
+            })
             .collect()
     }
 
@@ -167,18 +219,34 @@ mod tests {
     fn read_only_has_no_writes() {
         let doc = documents(&args(false, true));
         let list = actions(&doc);
-        assert!(list.contains(&"iam:ListUsers".to_string()) && list.contains(&"identitystore:ListGroupMemberships".to_string()));
+        assert!(
+            list.contains(&"iam:ListUsers".to_string())
+                && list.contains(&"identitystore:ListGroupMemberships".to_string())
+        );
         for action in &list {
             let name = action.split(':').nth(1).unwrap();
-            assert!(["List", "Get", "Describe", "GenerateCredentialReport"].iter().any(|p| name.starts_with(p)), "{action} is not read-only");
+            assert!(
+                ["List", "Get", "Describe", "GenerateCredentialReport"]
+                    .iter()
+                    .any(|p| name.starts_with(p)),
+                "{action} is not read-only"
+            );
         }
-        assert_eq!(doc["trust_policy"]["Statement"][0]["Condition"]["StringEquals"]["sts:ExternalId"], "x".repeat(32));
+        assert_eq!(
+            doc["trust_policy"]["Statement"][0]["Condition"]["StringEquals"]["sts:ExternalId"],
+            "x".repeat(32)
+        );
     }
 
     #[test]
     fn provisioning_adds_writes() {
         let list = actions(&documents(&args(true, true)));
-        for needed in ["iam:AddUserToGroup", "sso:CreateAccountAssignment", "identitystore:CreateGroupMembership", "iam:DeleteUser"] {
+        for needed in [
+            "iam:AddUserToGroup",
+            "sso:CreateAccountAssignment",
+            "identitystore:CreateGroupMembership",
+            "iam:DeleteUser",
+        ] {
             assert!(list.contains(&needed.to_string()), "{needed}");
         }
     }

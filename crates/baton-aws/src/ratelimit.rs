@@ -13,7 +13,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use aws_smithy_runtime_api::client::http::{
-    HttpClient, HttpConnector, HttpConnectorFuture, HttpConnectorSettings, SharedHttpClient, SharedHttpConnector,
+    HttpClient, HttpConnector, HttpConnectorFuture, HttpConnectorSettings, SharedHttpClient,
+    SharedHttpConnector,
 };
 use aws_smithy_runtime_api::client::orchestrator::HttpRequest;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
@@ -40,7 +41,11 @@ impl Bucket {
     fn new(rate: f64) -> Self {
         // One second's worth of requests may go out at once.
         let burst = rate.max(1.0);
-        Bucket { rate, burst, state: Mutex::new((burst, Instant::now())) }
+        Bucket {
+            rate,
+            burst,
+            state: Mutex::new((burst, Instant::now())),
+        }
     }
 
     /// Takes a token and returns how long to wait before using it.
@@ -48,7 +53,8 @@ impl Bucket {
         let mut state = self.state.lock().expect("rate limiter lock");
         let now = Instant::now();
         let (tokens, last) = *state;
-        let tokens = (tokens + now.duration_since(last).as_secs_f64() * self.rate).min(self.burst) - 1.0;
+        let tokens =
+            (tokens + now.duration_since(last).as_secs_f64() * self.rate).min(self.burst) - 1.0;
         *state = (tokens, now);
         if tokens >= 0.0 {
             Duration::ZERO
@@ -83,7 +89,10 @@ impl Limiter {
     }
 
     fn wait_for(&self, request: &HttpRequest) -> Duration {
-        let service = request.headers().get("authorization").and_then(signing_service);
+        let service = request
+            .headers()
+            .get("authorization")
+            .and_then(signing_service);
         match service.and_then(|s| self.buckets.get(s)) {
             Some(bucket) => bucket.reserve(),
             None => Duration::ZERO,
@@ -93,7 +102,11 @@ impl Limiter {
 
 /// The service name in the credential scope of a SigV4 `Authorization` header.
 fn signing_service(authorization: &str) -> Option<&str> {
-    let scope = authorization.split("Credential=").nth(1)?.split([',', ' ']).next()?;
+    let scope = authorization
+        .split("Credential=")
+        .nth(1)?
+        .split([',', ' '])
+        .next()?;
     // <access key>/<date>/<region>/<service>/aws4_request
     scope.split('/').nth(3)
 }
@@ -109,15 +122,27 @@ impl RateLimitedClient {
     /// Wraps the SDK's default HTTPS client (rustls with aws-lc).
     pub fn new(limits: &RateLimits) -> Self {
         use aws_smithy_http_client::tls::{rustls_provider::CryptoMode, Provider};
-        let inner = aws_smithy_http_client::Builder::new().tls_provider(Provider::Rustls(CryptoMode::AwsLc)).build_https();
-        RateLimitedClient { inner, limiter: Arc::new(Limiter::new(limits)) }
+        let inner = aws_smithy_http_client::Builder::new()
+            .tls_provider(Provider::Rustls(CryptoMode::AwsLc))
+            .build_https();
+        RateLimitedClient {
+            inner,
+            limiter: Arc::new(Limiter::new(limits)),
+        }
     }
 }
 
 impl HttpClient for RateLimitedClient {
-    fn http_connector(&self, settings: &HttpConnectorSettings, components: &RuntimeComponents) -> SharedHttpConnector {
+    fn http_connector(
+        &self,
+        settings: &HttpConnectorSettings,
+        components: &RuntimeComponents,
+    ) -> SharedHttpConnector {
         let inner = self.inner.http_connector(settings, components);
-        SharedHttpConnector::new(RateLimitedConnector { inner, limiter: self.limiter.clone() })
+        SharedHttpConnector::new(RateLimitedConnector {
+            inner,
+            limiter: self.limiter.clone(),
+        })
     }
 }
 
@@ -145,14 +170,28 @@ impl HttpConnector for RateLimitedConnector {
 /// jitter, and a client-side send rate that drops when AWS throttles and
 /// recovers afterwards. The number of attempts stays as configured
 /// (`AWS_MAX_ATTEMPTS`, default 3).
-pub fn instrument(configs: crate::client::AwsConfigs, limits: &RateLimits) -> crate::client::AwsConfigs {
+pub fn instrument(
+    configs: crate::client::AwsConfigs,
+    limits: &RateLimits,
+) -> crate::client::AwsConfigs {
     use aws_smithy_types::retry::{RetryConfig, RetryMode};
     let client = RateLimitedClient::new(limits);
     let apply = |config: aws_types::SdkConfig| {
-        let retry = config.retry_config().cloned().unwrap_or_else(RetryConfig::standard).with_retry_mode(RetryMode::Adaptive);
-        config.into_builder().http_client(client.clone()).retry_config(retry).build()
+        let retry = config
+            .retry_config()
+            .cloned()
+            .unwrap_or_else(RetryConfig::standard)
+            .with_retry_mode(RetryMode::Adaptive);
+        config
+            .into_builder()
+            .http_client(client.clone())
+            .retry_config(retry)
+            .build()
     };
-    crate::client::AwsConfigs { global: apply(configs.global), sso: apply(configs.sso) }
+    crate::client::AwsConfigs {
+        global: apply(configs.global),
+        sso: apply(configs.sso),
+    }
 }
 
 #[cfg(test)]
@@ -173,15 +212,32 @@ mod tests {
             assert_eq!(bucket.reserve(), Duration::ZERO);
         }
         let wait = bucket.reserve();
-        assert!(wait > Duration::from_millis(50) && wait <= Duration::from_millis(100), "{wait:?}");
+        assert!(
+            wait > Duration::from_millis(50) && wait <= Duration::from_millis(100),
+            "{wait:?}"
+        );
         let later = bucket.reserve();
-        assert!(later > wait, "each further request waits one slot longer: {later:?}");
+        assert!(
+            later > wait,
+            "each further request waits one slot longer: {later:?}"
+        );
     }
 
     #[test]
     fn identity_center_services_share_a_bucket() {
-        let limiter = Limiter::new(&RateLimits { iam: 0.0, sts: 5.0, organizations: 5.0, identity_center: 20.0 });
-        assert!(Arc::ptr_eq(&limiter.buckets["sso"], &limiter.buckets["identitystore"]));
-        assert!(!limiter.buckets.contains_key("iam"), "a rate of 0 means no limit");
+        let limiter = Limiter::new(&RateLimits {
+            iam: 0.0,
+            sts: 5.0,
+            organizations: 5.0,
+            identity_center: 20.0,
+        });
+        assert!(Arc::ptr_eq(
+            &limiter.buckets["sso"],
+            &limiter.buckets["identitystore"]
+        ));
+        assert!(
+            !limiter.buckets.contains_key("iam"),
+            "a rate of 0 means no limit"
+        );
     }
 }

@@ -4,8 +4,8 @@
 use baton_sdk::types::child_type;
 use c1z::any::pack;
 use c1z::v2::{
-    resource_type::Trait, CapabilityPermission, CapabilityPermissions, OptInRequired, ResourceType, SkipEntitlements,
-    SkipEntitlementsAndGrants, V1Identifier,
+    resource_type::Trait, CapabilityPermission, CapabilityPermissions, OptInRequired, ResourceType,
+    SkipEntitlements, SkipEntitlementsAndGrants, V1Identifier,
 };
 
 pub const IAM_USER: &str = "iam_user";
@@ -25,8 +25,20 @@ pub const ACCESS_KEY: &str = "access-key";
 
 /// Every resource type id, sorted.
 pub const ALL: &[&str] = &[
-    ACCESS_KEY, ACCOUNT, ACCOUNT_IAM, GROUP, IAM_POLICY, IAM_USER, INLINE_POLICY, ORGANIZATION, ORGANIZATIONAL_UNIT,
-    PERMISSION_SET, PERMISSION_SET_ASSIGNMENT, ROLE, SSO_GROUP, SSO_USER,
+    ACCESS_KEY,
+    ACCOUNT,
+    ACCOUNT_IAM,
+    GROUP,
+    IAM_POLICY,
+    IAM_USER,
+    INLINE_POLICY,
+    ORGANIZATION,
+    ORGANIZATIONAL_UNIT,
+    PERMISSION_SET,
+    PERMISSION_SET_ASSIGNMENT,
+    ROLE,
+    SSO_GROUP,
+    SSO_USER,
 ];
 
 enum Ann {
@@ -37,7 +49,13 @@ enum Ann {
     OptIn,
 }
 
-fn build(id: &str, display: &str, traits: &[Trait], anns: &[Ann], permissions: &[&str]) -> ResourceType {
+fn build(
+    id: &str,
+    display: &str,
+    traits: &[Trait],
+    anns: &[Ann],
+    permissions: &[&str],
+) -> ResourceType {
     let mut annotations = Vec::new();
     for ann in anns {
         annotations.push(match ann {
@@ -49,7 +67,12 @@ fn build(id: &str, display: &str, traits: &[Trait], anns: &[Ann], permissions: &
         });
     }
     annotations.push(pack(&CapabilityPermissions {
-        permissions: permissions.iter().map(|p| CapabilityPermission { permission: (*p).into() }).collect(),
+        permissions: permissions
+            .iter()
+            .map(|p| CapabilityPermission {
+                permission: (*p).into(),
+            })
+            .collect(),
     }));
     ResourceType {
         id: id.into(),
@@ -65,13 +88,29 @@ fn build(id: &str, display: &str, traits: &[Trait], anns: &[Ann], permissions: &
 pub fn definition(id: &str) -> ResourceType {
     use Ann::*;
     match id {
-        ROLE => build(ROLE, "IAM Role", &[Trait::Role], &[V1], &["iam:ListRoles", "iam:GetRole", "iam:ListAttachedRolePolicies"]),
+        ROLE => build(
+            ROLE,
+            "IAM Role",
+            &[Trait::Role],
+            &[V1],
+            &[
+                "iam:ListRoles",
+                "iam:GetRole",
+                "iam:ListAttachedRolePolicies",
+            ],
+        ),
         GROUP => build(
             GROUP,
             "Group",
             &[Trait::Group],
             &[V1],
-            &["iam:ListGroups", "iam:GetGroup", "iam:ListAttachedGroupPolicies", "iam:AddUserToGroup", "iam:RemoveUserFromGroup"],
+            &[
+                "iam:ListGroups",
+                "iam:GetGroup",
+                "iam:ListAttachedGroupPolicies",
+                "iam:AddUserToGroup",
+                "iam:RemoveUserFromGroup",
+            ],
         ),
         SSO_GROUP => build(
             SSO_GROUP,
@@ -120,13 +159,24 @@ pub fn definition(id: &str) -> ResourceType {
                 "iam:GetSAMLProvider",
             ],
         ),
-        ACCOUNT_IAM => build(ACCOUNT_IAM, "Account IAM", &[Trait::App], &[SkipAll, V1], &["iam:ListAccountAliases"]),
+        ACCOUNT_IAM => build(
+            ACCOUNT_IAM,
+            "Account IAM",
+            &[Trait::App],
+            &[SkipAll, V1],
+            &["iam:ListAccountAliases"],
+        ),
         SSO_USER => build(
             SSO_USER,
             "SSO User",
             &[Trait::User],
             &[SkipAll, V1],
-            &["identitystore:ListUsers", "sso:ListInstances", "identitystore:CreateUser", "identitystore:DeleteUser"],
+            &[
+                "identitystore:ListUsers",
+                "sso:ListInstances",
+                "identitystore:CreateUser",
+                "identitystore:DeleteUser",
+            ],
         ),
         IAM_USER => build(
             IAM_USER,
@@ -158,13 +208,24 @@ pub fn definition(id: &str) -> ResourceType {
                 "iam:TagUser",
             ],
         ),
-        ACCESS_KEY => build(ACCESS_KEY, "Access Key", &[Trait::Secret], &[SkipAll], &["iam:ListAccessKeys", "iam:GetAccessKeyLastUsed"]),
+        ACCESS_KEY => build(
+            ACCESS_KEY,
+            "Access Key",
+            &[Trait::Secret],
+            &[SkipAll],
+            &["iam:ListAccessKeys", "iam:GetAccessKeyLastUsed"],
+        ),
         PERMISSION_SET => build(
             PERMISSION_SET,
             "Permission Set",
             &[Trait::Role],
             &[SkipEntitlements, OptIn],
-            &["sso:ListInstances", "sso:ListPermissionSets", "sso:DescribePermissionSet", "sso:ListManagedPoliciesInPermissionSet"],
+            &[
+                "sso:ListInstances",
+                "sso:ListPermissionSets",
+                "sso:DescribePermissionSet",
+                "sso:ListManagedPoliciesInPermissionSet",
+            ],
         ),
         PERMISSION_SET_ASSIGNMENT => build(
             PERMISSION_SET_ASSIGNMENT,
@@ -190,7 +251,10 @@ pub fn definition(id: &str) -> ResourceType {
             "Organization Root",
             &[],
             &[SkipAll, OptIn, Child(ORGANIZATIONAL_UNIT)],
-            &["organizations:ListRoots", "organizations:ListOrganizationalUnitsForParent"],
+            &[
+                "organizations:ListRoots",
+                "organizations:ListOrganizationalUnitsForParent",
+            ],
         ),
         ORGANIZATIONAL_UNIT => build(
             ORGANIZATIONAL_UNIT,
@@ -243,7 +307,8 @@ pub fn definition(id: &str) -> ResourceType {
 pub fn registered(id: &str, sync_policy_grants: bool) -> ResourceType {
     let mut rt = definition(id);
     if !sync_policy_grants && (id == IAM_USER || id == PERMISSION_SET) {
-        rt.annotations.push(pack(&SkipEntitlementsAndGrants::default()));
+        rt.annotations
+            .push(pack(&SkipEntitlementsAndGrants::default()));
     }
     rt
 }

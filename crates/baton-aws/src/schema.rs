@@ -2,8 +2,8 @@
 //! shape the Go connector prints (lowerCamelCase keys, enum names, `@type`
 //! on `Any` values, default values omitted).
 
-use c1z::v2::{CapabilityPermissions, ChildResourceType, ResourceType, V1Identifier};
 use c1z::any;
+use c1z::v2::{CapabilityPermissions, ChildResourceType, ResourceType, V1Identifier};
 use serde_json::{json, Map, Value};
 
 use crate::config::SSO_REGIONS;
@@ -29,7 +29,11 @@ fn annotation_json(a: &prost_types::Any) -> Value {
     } else if let Some(c) = any::find::<ChildResourceType>(std::slice::from_ref(a)) {
         m.insert("resourceTypeId".into(), json!(c.resource_type_id));
     } else if let Some(p) = any::find::<CapabilityPermissions>(std::slice::from_ref(a)) {
-        let list: Vec<Value> = p.permissions.iter().map(|p| json!({"permission": p.permission})).collect();
+        let list: Vec<Value> = p
+            .permissions
+            .iter()
+            .map(|p| json!({"permission": p.permission}))
+            .collect();
         m.insert("permissions".into(), json!(list));
     }
     Value::Object(m)
@@ -40,19 +44,36 @@ fn resource_type_json(r: &ResourceType) -> Value {
     m.insert("id".into(), json!(r.id));
     m.insert("displayName".into(), json!(r.display_name));
     if !r.traits.is_empty() {
-        m.insert("traits".into(), json!(r.traits.iter().map(|t| trait_name(*t)).collect::<Vec<_>>()));
+        m.insert(
+            "traits".into(),
+            json!(r.traits.iter().map(|t| trait_name(*t)).collect::<Vec<_>>()),
+        );
     }
-    m.insert("annotations".into(), json!(r.annotations.iter().map(annotation_json).collect::<Vec<_>>()));
+    m.insert(
+        "annotations".into(),
+        json!(r
+            .annotations
+            .iter()
+            .map(annotation_json)
+            .collect::<Vec<_>>()),
+    );
     Value::Object(m)
 }
 
 /// What each resource type supports beyond sync.
 fn type_capabilities(id: &str) -> &'static [&'static str] {
     match id {
-        rt::ACCOUNT | rt::GROUP | rt::IAM_POLICY | rt::INLINE_POLICY | rt::PERMISSION_SET_ASSIGNMENT | rt::SSO_GROUP => {
-            &["CAPABILITY_SYNC", "CAPABILITY_PROVISION"]
-        }
-        rt::IAM_USER | rt::SSO_USER => &["CAPABILITY_SYNC", "CAPABILITY_ACCOUNT_PROVISIONING", "CAPABILITY_RESOURCE_DELETE"],
+        rt::ACCOUNT
+        | rt::GROUP
+        | rt::IAM_POLICY
+        | rt::INLINE_POLICY
+        | rt::PERMISSION_SET_ASSIGNMENT
+        | rt::SSO_GROUP => &["CAPABILITY_SYNC", "CAPABILITY_PROVISION"],
+        rt::IAM_USER | rt::SSO_USER => &[
+            "CAPABILITY_SYNC",
+            "CAPABILITY_ACCOUNT_PROVISIONING",
+            "CAPABILITY_RESOURCE_DELETE",
+        ],
         _ => &["CAPABILITY_SYNC"],
     }
 }
@@ -144,25 +165,158 @@ enum Kind {
 }
 
 const FIELDS: &[Field] = &[
-    Field { name: "log-level", display: "", description: "The log level: debug, info, warn, error", ops: true, secret: false, kind: Kind::Str("info") },
-    Field { name: "http-timeout-seconds", display: "", description: "Timeout of one HTTP request, in seconds", ops: true, secret: false, kind: Kind::Int(300, Some((1, 1800))) },
-    Field { name: "external-id", display: "External ID", description: "The external ID for the AWS account", ops: false, secret: false, kind: Kind::Random },
-    Field { name: "global-access-key-id", display: "Global Access Key ID", description: "The global-access-key-id for the AWS account", ops: true, secret: false, kind: Kind::Str("") },
-    Field { name: "global-aws-orgs-enabled", display: "Enable Support for AWS Organizations", description: "Enable support for AWS Organizations", ops: false, secret: false, kind: Kind::Bool },
-    Field { name: "global-aws-sso-enabled", display: "Enable Support for AWS IAM Identity Center", description: "Enable support for AWS IAM Identity Center", ops: false, secret: false, kind: Kind::Bool },
-    Field { name: "global-aws-cross-account-iam-enabled", display: "Enable Cross-Account IAM", description: "Also sync the IAM of member accounts", ops: false, secret: false, kind: Kind::Bool },
-    Field { name: "global-aws-sso-region", display: "AWS Identity Center Region", description: "The region for the SSO identities", ops: false, secret: false, kind: Kind::Select("us-east-1", SSO_REGIONS) },
-    Field { name: "global-binding-external-id", display: "Global Binding External ID", description: "The global external ID for the binding role", ops: true, secret: false, kind: Kind::Str("") },
-    Field { name: "global-region", display: "Global Region", description: "The region for IAM, STS and Organizations", ops: true, secret: false, kind: Kind::Str("") },
-    Field { name: "global-role-arn", display: "Global Role ARN", description: "The binding role assumed before role-arn", ops: true, secret: false, kind: Kind::Str("") },
-    Field { name: "global-secret-access-key", display: "Global Secret Access Key", description: "The global-secret-access-key for the AWS account", ops: true, secret: true, kind: Kind::Str("") },
-    Field { name: "role-arn", display: "Role ARN", description: "The role to assume", ops: false, secret: false, kind: Kind::Str("") },
-    Field { name: "use-assume", display: "Use Assume", description: "Assume role-arn for every call", ops: true, secret: false, kind: Kind::Bool },
-    Field { name: "sync-secrets", display: "Sync Secrets", description: "Sync IAM access keys", ops: false, secret: false, kind: Kind::Bool },
-    Field { name: "iam-assume-role-name", display: "IAM Assume Role Name", description: "The role assumed in each member account", ops: false, secret: false, kind: Kind::Str("OrganizationAccountAccessRole") },
-    Field { name: "sync-sso-user-last-login", display: "Sync SSO User Last Login", description: "Read Identity Center sign-ins from CloudTrail", ops: false, secret: false, kind: Kind::Bool },
-    Field { name: "sync-only-attached-policies", display: "Sync Only Attached Policies", description: "List only managed policies that are attached", ops: false, secret: false, kind: Kind::Bool },
-    Field { name: "create-account-resource-type", display: "Create Account Resource Type", description: "The user type account creation makes", ops: false, secret: false, kind: Kind::Select("iam_user", &["iam_user", "sso_user"]) },
+    Field {
+        name: "log-level",
+        display: "",
+        description: "The log level: debug, info, warn, error",
+        ops: true,
+        secret: false,
+        kind: Kind::Str("info"),
+    },
+    Field {
+        name: "http-timeout-seconds",
+        display: "",
+        description: "Timeout of one HTTP request, in seconds",
+        ops: true,
+        secret: false,
+        kind: Kind::Int(300, Some((1, 1800))),
+    },
+    Field {
+        name: "external-id",
+        display: "External ID",
+        description: "The external ID for the AWS account",
+        ops: false,
+        secret: false,
+        kind: Kind::Random,
+    },
+    Field {
+        name: "global-access-key-id",
+        display: "Global Access Key ID",
+        description: "The global-access-key-id for the AWS account",
+        ops: true,
+        secret: false,
+        kind: Kind::Str(""),
+    },
+    Field {
+        name: "global-aws-orgs-enabled",
+        display: "Enable Support for AWS Organizations",
+        description: "Enable support for AWS Organizations",
+        ops: false,
+        secret: false,
+        kind: Kind::Bool,
+    },
+    Field {
+        name: "global-aws-sso-enabled",
+        display: "Enable Support for AWS IAM Identity Center",
+        description: "Enable support for AWS IAM Identity Center",
+        ops: false,
+        secret: false,
+        kind: Kind::Bool,
+    },
+    Field {
+        name: "global-aws-cross-account-iam-enabled",
+        display: "Enable Cross-Account IAM",
+        description: "Also sync the IAM of member accounts",
+        ops: false,
+        secret: false,
+        kind: Kind::Bool,
+    },
+    Field {
+        name: "global-aws-sso-region",
+        display: "AWS Identity Center Region",
+        description: "The region for the SSO identities",
+        ops: false,
+        secret: false,
+        kind: Kind::Select("us-east-1", SSO_REGIONS),
+    },
+    Field {
+        name: "global-binding-external-id",
+        display: "Global Binding External ID",
+        description: "The global external ID for the binding role",
+        ops: true,
+        secret: false,
+        kind: Kind::Str(""),
+    },
+    Field {
+        name: "global-region",
+        display: "Global Region",
+        description: "The region for IAM, STS and Organizations",
+        ops: true,
+        secret: false,
+        kind: Kind::Str(""),
+    },
+    Field {
+        name: "global-role-arn",
+        display: "Global Role ARN",
+        description: "The binding role assumed before role-arn",
+        ops: true,
+        secret: false,
+        kind: Kind::Str(""),
+    },
+    Field {
+        name: "global-secret-access-key",
+        display: "Global Secret Access Key",
+        description: "The global-secret-access-key for the AWS account",
+        ops: true,
+        secret: true,
+        kind: Kind::Str(""),
+    },
+    Field {
+        name: "role-arn",
+        display: "Role ARN",
+        description: "The role to assume",
+        ops: false,
+        secret: false,
+        kind: Kind::Str(""),
+    },
+    Field {
+        name: "use-assume",
+        display: "Use Assume",
+        description: "Assume role-arn for every call",
+        ops: true,
+        secret: false,
+        kind: Kind::Bool,
+    },
+    Field {
+        name: "sync-secrets",
+        display: "Sync Secrets",
+        description: "Sync IAM access keys",
+        ops: false,
+        secret: false,
+        kind: Kind::Bool,
+    },
+    Field {
+        name: "iam-assume-role-name",
+        display: "IAM Assume Role Name",
+        description: "The role assumed in each member account",
+        ops: false,
+        secret: false,
+        kind: Kind::Str("OrganizationAccountAccessRole"),
+    },
+    Field {
+        name: "sync-sso-user-last-login",
+        display: "Sync SSO User Last Login",
+        description: "Read Identity Center sign-ins from CloudTrail",
+        ops: false,
+        secret: false,
+        kind: Kind::Bool,
+    },
+    Field {
+        name: "sync-only-attached-policies",
+        display: "Sync Only Attached Policies",
+        description: "List only managed policies that are attached",
+        ops: false,
+        secret: false,
+        kind: Kind::Bool,
+    },
+    Field {
+        name: "create-account-resource-type",
+        display: "Create Account Resource Type",
+        description: "The user type account creation makes",
+        ops: false,
+        secret: false,
+        kind: Kind::Select("iam_user", &["iam_user", "sso_user"]),
+    },
 ];
 
 /// The configuration schema.

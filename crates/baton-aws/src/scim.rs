@@ -42,7 +42,10 @@ pub struct ScimStatus {
 impl ScimStatus {
     /// The SCIM `active` flag of a user, matched by id first, then by user name.
     pub fn active(&self, user_id: &str, user_name: &str) -> Option<bool> {
-        self.by_id.get(user_id).or_else(|| self.by_name.get(user_name)).copied()
+        self.by_id
+            .get(user_id)
+            .or_else(|| self.by_name.get(user_name))
+            .copied()
     }
 }
 
@@ -56,7 +59,10 @@ pub struct ScimClient {
 
 impl std::fmt::Debug for ScimClient {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ScimClient").field("endpoint", &self.endpoint).field("token", &"<redacted>").finish()
+        f.debug_struct("ScimClient")
+            .field("endpoint", &self.endpoint)
+            .field("token", &"<redacted>")
+            .finish()
     }
 }
 
@@ -65,7 +71,10 @@ impl ScimClient {
         ScimClient {
             endpoint: endpoint.trim_end_matches('/').to_string(),
             token: token.to_string(),
-            http: reqwest::Client::builder().timeout(std::time::Duration::from_secs(60)).build().expect("HTTP client"),
+            http: reqwest::Client::builder()
+                .timeout(std::time::Duration::from_secs(60))
+                .build()
+                .expect("HTTP client"),
             users: OnceCell::new(),
         }
     }
@@ -87,22 +96,38 @@ impl ScimClient {
                 .header("Accept", "application/scim+json, application/json")
                 .send()
                 .await
-                .map_err(|e| ConnectorError::new(ErrorKind::Unavailable, format!("SCIM request to {url} failed: {e}")))?;
+                .map_err(|e| {
+                    ConnectorError::new(
+                        ErrorKind::Unavailable,
+                        format!("SCIM request to {url} failed: {e}"),
+                    )
+                })?;
             let code = response.status();
             if code == reqwest::StatusCode::UNAUTHORIZED || code == reqwest::StatusCode::FORBIDDEN {
                 return Err(ConnectorError::new(
                     ErrorKind::Unauthenticated,
-                    format!("the SCIM endpoint {} rejected the token (HTTP {code}); check --scim-token", self.endpoint),
+                    format!(
+                        "the SCIM endpoint {} rejected the token (HTTP {code}); check --scim-token",
+                        self.endpoint
+                    ),
                 ));
             }
             if !code.is_success() {
-                let kind = if code.is_server_error() || code.as_u16() == 429 { ErrorKind::Unavailable } else { ErrorKind::Internal };
-                return Err(ConnectorError::new(kind, format!("SCIM GET {url} returned HTTP {code}")));
+                let kind = if code.is_server_error() || code.as_u16() == 429 {
+                    ErrorKind::Unavailable
+                } else {
+                    ErrorKind::Internal
+                };
+                return Err(ConnectorError::new(
+                    kind,
+                    format!("SCIM GET {url} returned HTTP {code}"),
+                ));
             }
-            let page: ListResponse = response
-                .json()
-                .await
-                .map_err(|e| ConnectorError::internal(format!("SCIM GET {url} returned a body that is not a SCIM list response: {e}")))?;
+            let page: ListResponse = response.json().await.map_err(|e| {
+                ConnectorError::internal(format!(
+                    "SCIM GET {url} returned a body that is not a SCIM list response: {e}"
+                ))
+            })?;
             let count = page.resources.len();
             for user in page.resources {
                 if let Some(active) = user.active {

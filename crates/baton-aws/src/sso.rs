@@ -3,7 +3,9 @@
 //! Calls go to the Identity Center region.
 
 use aws_sdk_identitystore::types::{Group, GroupMembership, User};
-use aws_sdk_ssoadmin::types::{AccountAssignment, AttachedManagedPolicy, CustomerManagedPolicyReference, PermissionSet};
+use aws_sdk_ssoadmin::types::{
+    AccountAssignment, AttachedManagedPolicy, CustomerManagedPolicyReference, PermissionSet,
+};
 
 use crate::client::{classify, AwsError};
 
@@ -51,8 +53,15 @@ impl SsoApi {
     pub async fn instances(&self) -> Result<Vec<Instance>, AwsError> {
         let mut out = Vec::new();
         let mut token: Option<String> = None;
+        let mut seen = std::collections::HashSet::new();
         loop {
-            let page = self.admin.list_instances().set_next_token(token.clone()).send().await.map_err(|e| classify("sso:ListInstances", &e))?;
+            let page = self
+                .admin
+                .list_instances()
+                .set_next_token(token.clone())
+                .send()
+                .await
+                .map_err(|e| classify("sso:ListInstances", &e))?;
             for i in page.instances.unwrap_or_default() {
                 out.push(Instance {
                     instance_arn: i.instance_arn.unwrap_or_default(),
@@ -61,8 +70,11 @@ impl SsoApi {
                 });
             }
             match next(page.next_token) {
-                Some(t) if Some(&t) != token.as_ref() => token = Some(t),
-                _ => return Ok(out),
+                Some(t) if seen.insert(t.clone()) => token = Some(t),
+                Some(t) => {
+                    return Err(crate::client::repeated_token_error("sso:ListInstances", &t))
+                }
+                None => return Ok(out),
             }
         }
     }
@@ -91,7 +103,12 @@ impl SsoApi {
         Ok((out.groups, next(out.next_token)))
     }
 
-    pub async fn list_memberships(&self, store: &str, group_id: &str, token: &str) -> Result<SsoPage<GroupMembership>, AwsError> {
+    pub async fn list_memberships(
+        &self,
+        store: &str,
+        group_id: &str,
+        token: &str,
+    ) -> Result<SsoPage<GroupMembership>, AwsError> {
         let out = self
             .store
             .list_group_memberships()
@@ -104,7 +121,11 @@ impl SsoApi {
         Ok((out.group_memberships, next(out.next_token)))
     }
 
-    pub async fn list_permission_sets(&self, instance: &str, token: &str) -> Result<SsoPage<String>, AwsError> {
+    pub async fn list_permission_sets(
+        &self,
+        instance: &str,
+        token: &str,
+    ) -> Result<SsoPage<String>, AwsError> {
         let out = self
             .admin
             .list_permission_sets()
@@ -113,10 +134,17 @@ impl SsoApi {
             .send()
             .await
             .map_err(|e| classify("sso:ListPermissionSets", &e))?;
-        Ok((out.permission_sets.unwrap_or_default(), next(out.next_token)))
+        Ok((
+            out.permission_sets.unwrap_or_default(),
+            next(out.next_token),
+        ))
     }
 
-    pub async fn describe_permission_set(&self, instance: &str, arn: &str) -> Result<PermissionSet, AwsError> {
+    pub async fn describe_permission_set(
+        &self,
+        instance: &str,
+        arn: &str,
+    ) -> Result<PermissionSet, AwsError> {
         let out = self
             .admin
             .describe_permission_set()
@@ -125,10 +153,17 @@ impl SsoApi {
             .send()
             .await
             .map_err(|e| classify("sso:DescribePermissionSet", &e))?;
-        Ok(out.permission_set.unwrap_or_else(|| PermissionSet::builder().permission_set_arn(arn).build()))
+        Ok(out
+            .permission_set
+            .unwrap_or_else(|| PermissionSet::builder().permission_set_arn(arn).build()))
     }
 
-    pub async fn provisioned_to_account(&self, instance: &str, account: &str, token: &str) -> Result<SsoPage<String>, AwsError> {
+    pub async fn provisioned_to_account(
+        &self,
+        instance: &str,
+        account: &str,
+        token: &str,
+    ) -> Result<SsoPage<String>, AwsError> {
         let out = self
             .admin
             .list_permission_sets_provisioned_to_account()
@@ -138,10 +173,19 @@ impl SsoApi {
             .send()
             .await
             .map_err(|e| classify("sso:ListPermissionSetsProvisionedToAccount", &e))?;
-        Ok((out.permission_sets.unwrap_or_default(), next(out.next_token)))
+        Ok((
+            out.permission_sets.unwrap_or_default(),
+            next(out.next_token),
+        ))
     }
 
-    pub async fn account_assignments(&self, instance: &str, account: &str, ps: &str, token: &str) -> Result<SsoPage<AccountAssignment>, AwsError> {
+    pub async fn account_assignments(
+        &self,
+        instance: &str,
+        account: &str,
+        ps: &str,
+        token: &str,
+    ) -> Result<SsoPage<AccountAssignment>, AwsError> {
         let out = self
             .admin
             .list_account_assignments()
@@ -152,10 +196,18 @@ impl SsoApi {
             .send()
             .await
             .map_err(|e| classify("sso:ListAccountAssignments", &e))?;
-        Ok((out.account_assignments.unwrap_or_default(), next(out.next_token)))
+        Ok((
+            out.account_assignments.unwrap_or_default(),
+            next(out.next_token),
+        ))
     }
 
-    pub async fn managed_policies(&self, instance: &str, ps: &str, token: &str) -> Result<SsoPage<AttachedManagedPolicy>, AwsError> {
+    pub async fn managed_policies(
+        &self,
+        instance: &str,
+        ps: &str,
+        token: &str,
+    ) -> Result<SsoPage<AttachedManagedPolicy>, AwsError> {
         let out = self
             .admin
             .list_managed_policies_in_permission_set()
@@ -165,10 +217,18 @@ impl SsoApi {
             .send()
             .await
             .map_err(|e| classify("sso:ListManagedPoliciesInPermissionSet", &e))?;
-        Ok((out.attached_managed_policies.unwrap_or_default(), next(out.next_token)))
+        Ok((
+            out.attached_managed_policies.unwrap_or_default(),
+            next(out.next_token),
+        ))
     }
 
-    pub async fn customer_policies(&self, instance: &str, ps: &str, token: &str) -> Result<SsoPage<CustomerManagedPolicyReference>, AwsError> {
+    pub async fn customer_policies(
+        &self,
+        instance: &str,
+        ps: &str,
+        token: &str,
+    ) -> Result<SsoPage<CustomerManagedPolicyReference>, AwsError> {
         let out = self
             .admin
             .list_customer_managed_policy_references_in_permission_set()
@@ -178,10 +238,17 @@ impl SsoApi {
             .send()
             .await
             .map_err(|e| classify("sso:ListCustomerManagedPolicyReferencesInPermissionSet", &e))?;
-        Ok((out.customer_managed_policy_references.unwrap_or_default(), next(out.next_token)))
+        Ok((
+            out.customer_managed_policy_references.unwrap_or_default(),
+            next(out.next_token),
+        ))
     }
 
-    pub async fn inline_policy(&self, instance: &str, ps: &str) -> Result<Option<String>, AwsError> {
+    pub async fn inline_policy(
+        &self,
+        instance: &str,
+        ps: &str,
+    ) -> Result<Option<String>, AwsError> {
         let out = self
             .admin
             .get_inline_policy_for_permission_set()

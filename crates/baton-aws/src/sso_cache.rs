@@ -18,7 +18,9 @@ pub struct Flights<V> {
 
 impl<V> Default for Flights<V> {
     fn default() -> Self {
-        Flights { cells: Mutex::new(HashMap::new()) }
+        Flights {
+            cells: Mutex::new(HashMap::new()),
+        }
     }
 }
 
@@ -30,7 +32,13 @@ impl<V: Clone> Flights<V> {
         F: FnOnce() -> Fut,
         Fut: Future<Output = Result<V, E>>,
     {
-        let cell = self.cells.lock().expect("cache lock").entry(key.to_string()).or_default().clone();
+        let cell = self
+            .cells
+            .lock()
+            .expect("cache lock")
+            .entry(key.to_string())
+            .or_default()
+            .clone();
         cell.get_or_try_init(init).await.cloned()
     }
 }
@@ -78,7 +86,13 @@ impl SsoCache {
     /// A page of account assignments of `permission_set` on `account`: the
     /// copy another reader left, or a fresh read with `fetch`, kept for the
     /// other reader.
-    pub async fn assignments<E, F, Fut>(&self, account: &str, permission_set: &str, token: &str, fetch: F) -> Result<SsoPage<AccountAssignment>, E>
+    pub async fn assignments<E, F, Fut>(
+        &self,
+        account: &str,
+        permission_set: &str,
+        token: &str,
+        fetch: F,
+    ) -> Result<SsoPage<AccountAssignment>, E>
     where
         F: FnOnce() -> Fut,
         Fut: Future<Output = Result<SsoPage<AccountAssignment>, E>>,
@@ -100,7 +114,9 @@ impl SsoCache {
         let page = fetch().await?;
         if self.assignment_readers > 1 {
             let mut shared = self.assignments.lock().expect("cache lock");
-            if shared.held_assignments + page.0.len() <= MAX_HELD_ASSIGNMENTS && !shared.pages.contains_key(&key) {
+            if shared.held_assignments + page.0.len() <= MAX_HELD_ASSIGNMENTS
+                && !shared.pages.contains_key(&key)
+            {
                 shared.held_assignments += page.0.len();
                 shared.pages.insert(key, (page.clone(), 1));
             }

@@ -26,14 +26,20 @@ impl Syncer {
 pub fn group_resource(group: &Group, region: &str) -> Resource {
     let arn = identity_arn(region, &group.identity_store_id, "group", &group.group_id);
     let name = group.display_name.clone().unwrap_or_default();
-    let mut profile = Profile::new().string("aws_group_type", "sso").string("aws_group_name", &name).string("aws_group_id", &group.group_id);
+    let mut profile = Profile::new()
+        .string("aws_group_type", "sso")
+        .string("aws_group_name", &name)
+        .string("aws_group_id", &group.group_id);
     if let Some(ids) = external_ids_value(group.external_ids()) {
         profile = profile.value("external_ids", ids);
     }
     Resource {
         id: Some(rid(rt::SSO_GROUP, &arn)),
         display_name: name,
-        annotations: vec![pack(&V1Identifier { id: arn }), pack(&GroupTrait::default())],
+        annotations: vec![
+            pack(&V1Identifier { id: arn }),
+            pack(&GroupTrait::default()),
+        ],
         profile: Some(profile.build()),
         ..Default::default()
     }
@@ -51,12 +57,21 @@ pub fn group_id_of(arn: &str) -> &str {
 
 /// The membership grant of a user in a group, id'd by the Identity Store membership id.
 pub fn membership_grant(group: &Resource, user_arn: &str, membership_id: &str) -> Grant {
-    let group_arn = group.id.as_ref().map(|i| i.resource.clone()).unwrap_or_default();
-    let mut g = grant(bare_entitlement(group, member_id(&group_arn)), &rid(rt::SSO_USER, user_arn));
+    let group_arn = group
+        .id
+        .as_ref()
+        .map(|i| i.resource.clone())
+        .unwrap_or_default();
+    let mut g = grant(
+        bare_entitlement(group, member_id(&group_arn)),
+        &rid(rt::SSO_USER, user_arn),
+    );
     if !membership_id.is_empty() {
         g.id = membership_id.to_string();
     }
-    g.annotations.push(pack(&V1Identifier { id: format!("grant:membership:{group_arn}:{user_arn}") }));
+    g.annotations.push(pack(&V1Identifier {
+        id: format!("grant:membership:{group_arn}:{user_arn}"),
+    }));
     g
 }
 
@@ -73,16 +88,35 @@ impl ResourceSyncer for Syncer {
         rt::registered(rt::SSO_GROUP, self.ctx.sync_policy_grants)
     }
 
-    async fn list(&self, _: Option<&ResourceId>, token: &str) -> Result<Page<Resource>, ConnectorError> {
+    async fn list(
+        &self,
+        _: Option<&ResourceId>,
+        token: &str,
+    ) -> Result<Page<Resource>, ConnectorError> {
         let instance = self.ctx.instance()?;
-        let (groups, next) = self.ctx.sso.list_groups(&instance.identity_store_id, token).await?;
+        let (groups, next) = self
+            .ctx
+            .sso
+            .list_groups(&instance.identity_store_id, token)
+            .await?;
         let region = &self.ctx.args.sso_region;
-        Ok(Page::with_next(groups.iter().map(|g| group_resource(g, region)).collect(), next.unwrap_or_default()))
+        Ok(Page::with_next(
+            groups.iter().map(|g| group_resource(g, region)).collect(),
+            next.unwrap_or_default(),
+        ))
     }
 
-    async fn entitlements(&self, resource: &Resource, _: &str) -> Result<Page<Entitlement>, ConnectorError> {
+    async fn entitlements(
+        &self,
+        resource: &Resource,
+        _: &str,
+    ) -> Result<Page<Entitlement>, ConnectorError> {
         let name = &resource.display_name;
-        let arn = resource.id.as_ref().map(|i| i.resource.clone()).unwrap_or_default();
+        let arn = resource
+            .id
+            .as_ref()
+            .map(|i| i.resource.clone())
+            .unwrap_or_default();
         let mut entitlement = assignment_entitlement(
             resource,
             "member",
@@ -90,21 +124,38 @@ impl ResourceSyncer for Syncer {
             format!("Is member of the {name} SSO group in AWS"),
             rt::definitions(&[rt::SSO_USER]),
         );
-        entitlement.annotations.push(pack(&V1Identifier { id: format!("membership:{arn}") }));
+        entitlement.annotations.push(pack(&V1Identifier {
+            id: format!("membership:{arn}"),
+        }));
         Ok(Page::last(vec![entitlement]))
     }
 
-    async fn grants(&self, resource: &Resource, token: &str) -> Result<Page<Grant>, ConnectorError> {
+    async fn grants(
+        &self,
+        resource: &Resource,
+        token: &str,
+    ) -> Result<Page<Grant>, ConnectorError> {
         let instance = self.ctx.instance()?;
-        let arn = resource.id.as_ref().map(|i| i.resource.clone()).unwrap_or_default();
-        let listed = self.ctx.sso.list_memberships(&instance.identity_store_id, group_id_of(&arn), token).await;
-        let Some((memberships, next)) = self.ctx.optional(listed, &arn)? else { return Ok(Page::default()) };
+        let arn = resource
+            .id
+            .as_ref()
+            .map(|i| i.resource.clone())
+            .unwrap_or_default();
+        let listed = self
+            .ctx
+            .sso
+            .list_memberships(&instance.identity_store_id, group_id_of(&arn), token)
+            .await;
+        let Some((memberships, next)) = self.ctx.optional(listed, &arn)? else {
+            return Ok(Page::default());
+        };
         let region = &self.ctx.args.sso_region;
         let grants = memberships
             .iter()
             .filter_map(|m| match &m.member_id {
                 Some(MemberId::UserId(user_id)) => {
-                    let user_arn = identity_arn(region, &instance.identity_store_id, "user", user_id);
+                    let user_arn =
+                        identity_arn(region, &instance.identity_store_id, "user", user_id);
                     Some(membership_grant(resource, &user_arn, &m.membership_id))
                 }
                 _ => None,

@@ -18,7 +18,10 @@ use crate::client::{classify, AwsError};
 const WINDOW_SECONDS: i64 = 90 * 24 * 3600;
 
 /// The latest sign-in per Identity Store user id, for one identity store.
-pub async fn fetch(client: &aws_sdk_cloudtrail::Client, identity_store_id: &str) -> Result<HashMap<String, Timestamp>, AwsError> {
+pub async fn fetch(
+    client: &aws_sdk_cloudtrail::Client,
+    identity_store_id: &str,
+) -> Result<HashMap<String, Timestamp>, AwsError> {
     let now = time::OffsetDateTime::now_utc().unix_timestamp();
     let mut latest: HashMap<String, Timestamp> = HashMap::new();
     let mut token: Option<String> = None;
@@ -40,18 +43,34 @@ pub async fn fetch(client: &aws_sdk_cloudtrail::Client, identity_store_id: &str)
             .await
             .map_err(|e| classify("cloudtrail:LookupEvents", &e))?;
         for event in out.events.unwrap_or_default() {
-            let (Some(time), Some(body)) = (event.event_time, event.cloud_trail_event.as_deref()) else { continue };
-            let Ok(record) = serde_json::from_str::<serde_json::Value>(body) else { continue };
-            let name = record["eventName"].as_str().or(event.event_name.as_deref()).unwrap_or("");
+            let (Some(time), Some(body)) = (event.event_time, event.cloud_trail_event.as_deref())
+            else {
+                continue;
+            };
+            let Ok(record) = serde_json::from_str::<serde_json::Value>(body) else {
+                continue;
+            };
+            let name = record["eventName"]
+                .as_str()
+                .or(event.event_name.as_deref())
+                .unwrap_or("");
             if name != "Federate" && name != "Authenticate" {
                 continue;
             }
             let on_behalf = &record["userIdentity"]["onBehalfOf"];
-            let (Some(user), Some(store_arn)) = (on_behalf["userId"].as_str(), on_behalf["identityStoreArn"].as_str()) else { continue };
+            let (Some(user), Some(store_arn)) = (
+                on_behalf["userId"].as_str(),
+                on_behalf["identityStoreArn"].as_str(),
+            ) else {
+                continue;
+            };
             if store_arn.rsplit('/').next() != Some(identity_store_id) {
                 continue;
             }
-            let stamp = Timestamp { seconds: time.secs(), nanos: time.subsec_nanos() as i32 };
+            let stamp = Timestamp {
+                seconds: time.secs(),
+                nanos: time.subsec_nanos() as i32,
+            };
             let entry = latest.entry(user.to_string()).or_insert(stamp.clone());
             if (stamp.seconds, stamp.nanos) > (entry.seconds, entry.nanos) {
                 *entry = stamp;
@@ -63,7 +82,9 @@ pub async fn fetch(client: &aws_sdk_cloudtrail::Client, identity_store_id: &str)
                 return Err(AwsError {
                     operation: "cloudtrail:LookupEvents",
                     code: String::new(),
-                    message: format!("the page token {next:?} came back twice; the listing would never end"),
+                    message: format!(
+                        "the page token {next:?} came back twice; the listing would never end"
+                    ),
                     kind: baton_sdk::ErrorKind::Internal,
                 })
             }

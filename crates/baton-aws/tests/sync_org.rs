@@ -35,13 +35,32 @@ fn read(path: &std::path::Path) -> Synced {
         .collect();
     Synced {
         resources,
-        entitlements: file.entitlements(&sync).unwrap().into_iter().map(|e| e.id).collect(),
-        grants: file.grants(&sync).unwrap().into_iter().map(|(g, _)| g.id).collect(),
-        types: file.resource_types(&sync).unwrap().into_iter().map(|t| t.id).collect(),
+        entitlements: file
+            .entitlements(&sync)
+            .unwrap()
+            .into_iter()
+            .map(|e| e.id)
+            .collect(),
+        grants: file
+            .grants(&sync)
+            .unwrap()
+            .into_iter()
+            .map(|(g, _)| g.id)
+            .collect(),
+        types: file
+            .resource_types(&sync)
+            .unwrap()
+            .into_iter()
+            .map(|t| t.id)
+            .collect(),
     }
 }
 
-fn sync(endpoint: &str, extra: &[&str], env: &[(&str, &str)]) -> (tempfile::TempDir, Synced, String) {
+fn sync(
+    endpoint: &str,
+    extra: &[&str],
+    env: &[(&str, &str)],
+) -> (tempfile::TempDir, Synced, String) {
     let (dir, out) = temp_c1z("org.c1z");
     let mut args = vec!["-f", out.to_str().unwrap()];
     args.extend_from_slice(ORG_FLAGS);
@@ -53,7 +72,10 @@ fn sync(endpoint: &str, extra: &[&str], env: &[(&str, &str)]) -> (tempfile::Temp
 }
 
 fn parent(resource: &Resource) -> Option<String> {
-    resource.parent_resource_id.as_ref().map(|p| format!("{}:{}", p.resource_type, p.resource))
+    resource
+        .parent_resource_id
+        .as_ref()
+        .map(|p| format!("{}:{}", p.resource_type, p.resource))
 }
 
 #[tokio::test]
@@ -64,51 +86,121 @@ async fn org_and_identity_center_sync() {
     let (_dir, s, _) = sync(&proxy.endpoint(), &[], &[]);
     assert_eq!(
         s.types,
-        vec!["iam_user", "role", "group", "iam_policy", "inline_policy", "sso_user", "sso_group", "account", "permission_set",
-             "permission_set_assignment", "organization", "organizational_unit"]
+        vec![
+            "iam_user",
+            "role",
+            "group",
+            "iam_policy",
+            "inline_policy",
+            "sso_user",
+            "sso_group",
+            "account",
+            "permission_set",
+            "permission_set_assignment",
+            "organization",
+            "organizational_unit"
+        ]
     );
 
     // Hierarchy: root, nested units, accounts under their parents.
-    assert_eq!(parent(&s.resources[&format!("organizational_unit:{}", seed.platform_ou)]), Some(format!("organizational_unit:{}", seed.engineering_ou)));
-    assert_eq!(parent(&s.resources[&format!("account:{}", seed.dev)]), Some(format!("organizational_unit:{}", seed.platform_ou)));
-    assert_eq!(parent(&s.resources[&format!("account:{}", seed.management)]), Some(format!("organization:{}", seed.root)));
+    assert_eq!(
+        parent(&s.resources[&format!("organizational_unit:{}", seed.platform_ou)]),
+        Some(format!("organizational_unit:{}", seed.engineering_ou))
+    );
+    assert_eq!(
+        parent(&s.resources[&format!("account:{}", seed.dev)]),
+        Some(format!("organizational_unit:{}", seed.platform_ou))
+    );
+    assert_eq!(
+        parent(&s.resources[&format!("account:{}", seed.management)]),
+        Some(format!("organization:{}", seed.root))
+    );
 
     // Users and groups; the status is unspecified when the Identity Store reports none.
-    assert_eq!(s.resources.keys().filter(|k| k.starts_with("sso_user:")).count(), 124);
+    assert_eq!(
+        s.resources
+            .keys()
+            .filter(|k| k.starts_with("sso_user:"))
+            .count(),
+        124
+    );
     let user = &s.resources[&format!("sso_user:{}", seed.user_arn(0))];
-    assert_eq!(user.status.as_ref().unwrap().status, ResourceStatus::Unspecified as i32);
+    assert_eq!(
+        user.status.as_ref().unwrap().status,
+        ResourceStatus::Unspecified as i32
+    );
 
     // Memberships: an empty group, a two-member group, and a group of 120 (two Identity Store pages).
     let membership_grants: Vec<&String> = s.grants.iter().filter(|g| !g.contains(':')).collect();
-    assert_eq!(membership_grants.len(), 122, "memberships are keyed by their Identity Store ids");
-    assert!(proxy.count("ListGroupMemberships") >= 4, "the 120-member group needs a second page");
-    assert!(s.entitlements.contains(&format!("sso_group:{}:member", seed.group_arn(&seed.empty_group))));
+    assert_eq!(
+        membership_grants.len(),
+        122,
+        "memberships are keyed by their Identity Store ids"
+    );
+    assert!(
+        proxy.count("ListGroupMemberships") >= 4,
+        "the 120-member group needs a second page"
+    );
+    assert!(s.entitlements.contains(&format!(
+        "sso_group:{}:member",
+        seed.group_arn(&seed.empty_group)
+    )));
 
     // Permission sets are entitlements of every account.
     for account in [&seed.management, &seed.dev, &seed.prod, &seed.sandbox] {
-        assert!(s.entitlements.contains(&format!("{account}|{}", seed.admin_ps)));
+        assert!(s
+            .entitlements
+            .contains(&format!("{account}|{}", seed.admin_ps)));
     }
     // Assignments to a group and to users, on the account and on the binding.
     let admins = seed.group_arn(&seed.admins_group);
     let prod_admin = format!("{}|{}", seed.prod, seed.admin_ps);
-    assert!(s.grants.contains(&format!("grant:sso_group:{admins}:{prod_admin}")));
-    assert!(s.grants.contains(&format!("grant:sso_user:{}:{}|{}", seed.user_arn(2), seed.dev, seed.readonly_ps)));
+    assert!(s
+        .grants
+        .contains(&format!("grant:sso_group:{admins}:{prod_admin}")));
+    assert!(s.grants.contains(&format!(
+        "grant:sso_user:{}:{}|{}",
+        seed.user_arn(2),
+        seed.dev,
+        seed.readonly_ps
+    )));
     let binding = format!("{}-{}", seed.admin_ps, seed.prod);
-    assert!(s.resources.contains_key(&format!("permission_set_assignment:{binding}")));
-    assert!(s.grants.contains(&format!("grant:sso_group:{admins}:permission_set_assignment:{binding}:assigned")));
+    assert!(s
+        .resources
+        .contains_key(&format!("permission_set_assignment:{binding}")));
+    assert!(s.grants.contains(&format!(
+        "grant:sso_group:{admins}:permission_set_assignment:{binding}:assigned"
+    )));
     // Group members get the group's assignments through expansion.
     for i in [0, 1] {
-        assert!(s.grants.contains(&format!("{prod_admin}:sso_user:{}", seed.user_arn(i))), "member {i} holds Admin on prod");
-        assert!(s.grants.contains(&format!("permission_set_assignment:{binding}:assigned:sso_user:{}", seed.user_arn(i))));
+        assert!(
+            s.grants
+                .contains(&format!("{prod_admin}:sso_user:{}", seed.user_arn(i))),
+            "member {i} holds Admin on prod"
+        );
+        assert!(s.grants.contains(&format!(
+            "permission_set_assignment:{binding}:assigned:sso_user:{}",
+            seed.user_arn(i)
+        )));
     }
     // Policies: the AWS managed policy on the permission set and its binding, the customer
     // managed reference on ReadOnly's bindings, the permission set's inline policy.
     let admin_access = "arn:aws:iam::aws:policy/AdministratorAccess";
-    assert!(s.grants.contains(&format!("iam_policy:{admin_access}:attached:permission_set:{}", seed.admin_ps)));
-    assert!(s.grants.contains(&format!("iam_policy:{admin_access}:attached:permission_set_assignment:{binding}")));
+    assert!(s.grants.contains(&format!(
+        "iam_policy:{admin_access}:attached:permission_set:{}",
+        seed.admin_ps
+    )));
+    assert!(s.grants.contains(&format!(
+        "iam_policy:{admin_access}:attached:permission_set_assignment:{binding}"
+    )));
     let customer = format!("arn:aws:iam::{}:policy/team/ReadS3", seed.dev);
-    assert!(s.grants.contains(&format!("iam_policy:{customer}:attached:permission_set_assignment:{}-{}", seed.readonly_ps, seed.dev)));
-    assert!(s.resources.contains_key(&format!("inline_policy:{}::inline::inline", seed.admin_ps)));
+    assert!(s.grants.contains(&format!(
+        "iam_policy:{customer}:attached:permission_set_assignment:{}-{}",
+        seed.readonly_ps, seed.dev
+    )));
+    assert!(s
+        .resources
+        .contains_key(&format!("inline_policy:{}::inline::inline", seed.admin_ps)));
 
     // Without cross-account IAM, member accounts' IAM is not listed.
     assert!(!s.types.contains(&"account_iam".to_string()));
@@ -119,28 +211,78 @@ async fn member_accounts_iam_with_missing_role_and_suspended_account() {
     let moto = Moto::start();
     let seed = seed_org(&moto.endpoint()).await;
     let config = support::moto::sdk_config(&moto.endpoint()).await;
-    aws_sdk_organizations::Client::new(&config).close_account().account_id(&seed.sandbox).send().await.unwrap();
+    aws_sdk_organizations::Client::new(&config)
+        .close_account()
+        .account_id(&seed.sandbox)
+        .send()
+        .await
+        .unwrap();
     let proxy = Proxy::start(moto.port);
     // The dev account has no role baton-aws may assume.
-    proxy.fault_when("AssumeRole", "RoleArn", &format!("::{}:", seed.dev), 403, "AccessDenied");
-    let (_dir, s, log) = sync(&proxy.endpoint(), &["--global-aws-cross-account-iam-enabled"], &[]);
+    proxy.fault_when(
+        "AssumeRole",
+        "RoleArn",
+        &format!("::{}:", seed.dev),
+        403,
+        "AccessDenied",
+    );
+    let (_dir, s, log) = sync(
+        &proxy.endpoint(),
+        &["--global-aws-cross-account-iam-enabled"],
+        &[],
+    );
 
     assert!(s.types.contains(&"account_iam".to_string()));
     let prod_user = format!("iam_user:arn:aws:iam::{}:user/prod-operator", seed.prod);
-    assert_eq!(parent(&s.resources[&prod_user]), Some(format!("account_iam:{}", seed.prod)));
+    assert_eq!(
+        parent(&s.resources[&prod_user]),
+        Some(format!("account_iam:{}", seed.prod))
+    );
     let dev = &s.resources[&format!("account_iam:{}", seed.dev)];
-    assert!(!dev.annotations.iter().any(|a| a.type_url.ends_with("ChildResourceType")), "dev is not crawled");
-    assert!(log.contains(&seed.dev) && log.contains("skipping the IAM of this member account"), "{log}");
-    assert_eq!(log.matches("skipping the IAM of this member account").count(), 1, "one warning for the account");
+    assert!(
+        !dev.annotations
+            .iter()
+            .any(|a| a.type_url.ends_with("ChildResourceType")),
+        "dev is not crawled"
+    );
+    assert!(
+        log.contains(&seed.dev) && log.contains("skipping the IAM of this member account"),
+        "{log}"
+    );
+    assert_eq!(
+        log.matches("skipping the IAM of this member account")
+            .count(),
+        1,
+        "one warning for the account"
+    );
 
     // The suspended account is neither an application nor crawled.
-    assert!(!s.resources.contains_key(&format!("account:{}", seed.sandbox)));
+    assert!(!s
+        .resources
+        .contains_key(&format!("account:{}", seed.sandbox)));
     let sandbox = &s.resources[&format!("account_iam:{}", seed.sandbox)];
-    assert!(!sandbox.annotations.iter().any(|a| a.type_url.ends_with("ChildResourceType")));
-    let sandbox_assumes = proxy.calls().iter().filter(|c| c.action == "AssumeRole" && c.params["RoleArn"].contains(&seed.sandbox)).count();
-    assert_eq!(sandbox_assumes, 0, "a suspended account is not assumed into");
-    let prod_assumes = proxy.calls().iter().filter(|c| c.action == "AssumeRole" && c.params["RoleArn"].contains(&seed.prod)).count();
-    assert_eq!(prod_assumes, 1, "one assumption per account per credential lifetime");
+    assert!(!sandbox
+        .annotations
+        .iter()
+        .any(|a| a.type_url.ends_with("ChildResourceType")));
+    let sandbox_assumes = proxy
+        .calls()
+        .iter()
+        .filter(|c| c.action == "AssumeRole" && c.params["RoleArn"].contains(&seed.sandbox))
+        .count();
+    assert_eq!(
+        sandbox_assumes, 0,
+        "a suspended account is not assumed into"
+    );
+    let prod_assumes = proxy
+        .calls()
+        .iter()
+        .filter(|c| c.action == "AssumeRole" && c.params["RoleArn"].contains(&seed.prod))
+        .count();
+    assert_eq!(
+        prod_assumes, 1,
+        "one assumption per account per credential lifetime"
+    );
 }
 
 #[tokio::test]
@@ -169,14 +311,26 @@ async fn repeated_page_token_stops_the_sync() {
     let run = std::thread::spawn({
         let endpoint = proxy.endpoint();
         let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
-        move || run_baton_aws(&endpoint, &args.iter().map(String::as_str).collect::<Vec<_>>(), &[])
+        move || {
+            run_baton_aws(
+                &endpoint,
+                &args.iter().map(String::as_str).collect::<Vec<_>>(),
+                &[],
+            )
+        }
     })
     .join()
     .unwrap();
-    assert!(!run.status.success(), "a listing that never ends must fail the sync");
+    assert!(
+        !run.status.success(),
+        "a listing that never ends must fail the sync"
+    );
     assert!(stderr(&run).contains("twice"), "{}", stderr(&run));
     assert!(!out.exists());
-    assert!(proxy.count("ListAccountAssignments") < 50, "the loop is caught at once, not after many calls");
+    assert!(
+        proxy.count("ListAccountAssignments") < 50,
+        "the loop is caught at once, not after many calls"
+    );
 }
 
 #[tokio::test]
@@ -186,14 +340,16 @@ async fn setup_mistakes_get_clear_errors() {
 
     // Running in a member account.
     let proxy = Proxy::start(moto.port);
-    proxy.rewrite(std::sync::Arc::new(|action: &str, _: &std::collections::HashMap<String, String>, body: String| {
-        if action == "DescribeOrganization" {
-            let mut v: serde_json::Value = serde_json::from_str(&body).unwrap();
-            v["Organization"]["MasterAccountId"] = "111111111111".into();
-            return v.to_string();
-        }
-        body
-    }));
+    proxy.rewrite(std::sync::Arc::new(
+        |action: &str, _: &std::collections::HashMap<String, String>, body: String| {
+            if action == "DescribeOrganization" {
+                let mut v: serde_json::Value = serde_json::from_str(&body).unwrap();
+                v["Organization"]["MasterAccountId"] = "111111111111".into();
+                return v.to_string();
+            }
+            body
+        },
+    ));
     proxy.fault("ListAccounts", 400, "AccessDeniedException", None);
     let (_dir, out) = temp_c1z("member.c1z");
     let mut args = vec!["-f", out.to_str().unwrap()];
@@ -201,16 +357,29 @@ async fn setup_mistakes_get_clear_errors() {
     let run = run_baton_aws(&proxy.endpoint(), &args, &[]);
     assert!(!run.status.success());
     let log = stderr(&run);
-    assert!(log.contains("member account") && log.contains("management account 111111111111"), "{log}");
+    assert!(
+        log.contains("member account") && log.contains("management account 111111111111"),
+        "{log}"
+    );
 
     // No Identity Center instance in the region.
     let proxy = Proxy::start(moto.port);
-    proxy.rewrite(std::sync::Arc::new(|action: &str, _: &std::collections::HashMap<String, String>, body: String| {
-        if action == "ListInstances" { "{\"Instances\":[]}".to_string() } else { body }
-    }));
+    proxy.rewrite(std::sync::Arc::new(
+        |action: &str, _: &std::collections::HashMap<String, String>, body: String| {
+            if action == "ListInstances" {
+                "{\"Instances\":[]}".to_string()
+            } else {
+                body
+            }
+        },
+    ));
     let run = run_baton_aws(&proxy.endpoint(), &args, &[]);
     assert!(!run.status.success());
-    assert!(stderr(&run).contains("no IAM Identity Center instance in region us-east-1"), "{}", stderr(&run));
+    assert!(
+        stderr(&run).contains("no IAM Identity Center instance in region us-east-1"),
+        "{}",
+        stderr(&run)
+    );
 
     // An account instance: users, groups and memberships only, one warning.
     let proxy = Proxy::start(moto.port);
@@ -239,18 +408,41 @@ async fn scim_fills_in_user_status() {
         &["--scim-enabled", "--scim-endpoint", &endpoint],
         &[("BATON_SCIM_TOKEN", "scim-test-token")],
     );
-    let status = |i: usize| s.resources[&format!("sso_user:{}", seed.user_arn(i))].status.as_ref().unwrap().status;
+    let status = |i: usize| {
+        s.resources[&format!("sso_user:{}", seed.user_arn(i))]
+            .status
+            .as_ref()
+            .unwrap()
+            .status
+    };
     assert_eq!(status(0), ResourceStatus::Enabled as i32);
     assert_eq!(status(1), ResourceStatus::Disabled as i32);
-    assert_eq!(status(2), ResourceStatus::Unspecified as i32, "no SCIM record, no status");
-    assert!(!log.contains("scim-test-token"), "the SCIM token is never logged");
+    assert_eq!(
+        status(2),
+        ResourceStatus::Unspecified as i32,
+        "no SCIM record, no status"
+    );
+    assert!(
+        !log.contains("scim-test-token"),
+        "the SCIM token is never logged"
+    );
 
     let (_dir, out) = temp_c1z("scim-bad.c1z");
-    let mut args = vec!["-f", out.to_str().unwrap(), "--scim-enabled", "--scim-endpoint", &endpoint];
+    let mut args = vec![
+        "-f",
+        out.to_str().unwrap(),
+        "--scim-enabled",
+        "--scim-endpoint",
+        &endpoint,
+    ];
     args.extend_from_slice(ORG_FLAGS);
     let run = run_baton_aws(&moto.endpoint(), &args, &[("BATON_SCIM_TOKEN", "wrong")]);
     assert!(!run.status.success());
-    assert!(stderr(&run).contains("rejected the token"), "{}", stderr(&run));
+    assert!(
+        stderr(&run).contains("rejected the token"),
+        "{}",
+        stderr(&run)
+    );
 }
 
 fn sign_in(event_id: &str, name: &str, time: i64, store: &str, user: &str) -> serde_json::Value {
@@ -284,15 +476,36 @@ async fn sso_last_login_from_cloudtrail() {
     });
     proxy.fault("LookupEvents", 400, "ThrottlingException", Some(1));
     proxy.answer("LookupEvents", vec![page1.to_string(), page2.to_string()]);
-    let (_dir, s, _) = sync(&proxy.endpoint(), &["--sync-sso-user-last-login"], &[("AWS_MAX_ATTEMPTS", "1")]);
+    let (_dir, s, _) = sync(
+        &proxy.endpoint(),
+        &["--sync-sso-user-last-login"],
+        &[("AWS_MAX_ATTEMPTS", "1")],
+    );
     let last_login = |i: usize| {
         let user = &s.resources[&format!("sso_user:{}", seed.user_arn(i))];
-        c1z::any::find::<c1z::v2::UserTrait>(&user.annotations).unwrap().last_login
+        c1z::any::find::<c1z::v2::UserTrait>(&user.annotations)
+            .unwrap()
+            .last_login
     };
-    assert_eq!(last_login(0).map(|t| t.seconds), Some(newer), "the latest sign-in of the window");
-    assert_eq!(last_login(1), None, "an event of another identity store does not count");
-    assert_eq!(last_login(2), None, "only sign-in events count; no event means unknown");
-    assert!(proxy.count("LookupEvents") >= 3, "the throttled lookup was retried and both pages read");
+    assert_eq!(
+        last_login(0).map(|t| t.seconds),
+        Some(newer),
+        "the latest sign-in of the window"
+    );
+    assert_eq!(
+        last_login(1),
+        None,
+        "an event of another identity store does not count"
+    );
+    assert_eq!(
+        last_login(2),
+        None,
+        "only sign-in events count; no event means unknown"
+    );
+    assert!(
+        proxy.count("LookupEvents") >= 3,
+        "the throttled lookup was retried and both pages read"
+    );
 }
 
 #[tokio::test]
@@ -311,7 +524,12 @@ async fn deleted_identities_leave_no_grants_behind() {
         .identity_store_id(&seed.store)
         .user_name("leaver")
         .display_name("Leaver")
-        .name(aws_sdk_identitystore::types::Name::builder().given_name("Lee").family_name("Ver").build())
+        .name(
+            aws_sdk_identitystore::types::Name::builder()
+                .given_name("Lee")
+                .family_name("Ver")
+                .build(),
+        )
         .send()
         .await
         .unwrap()
@@ -324,8 +542,18 @@ async fn deleted_identities_leave_no_grants_behind() {
         .send()
         .await
         .unwrap();
-    let ghost = store.create_group().identity_store_id(&seed.store).display_name("ghosts").send().await.unwrap().group_id;
-    for (principal, kind) in [(&leaver, PrincipalType::User), (&ghost, PrincipalType::Group)] {
+    let ghost = store
+        .create_group()
+        .identity_store_id(&seed.store)
+        .display_name("ghosts")
+        .send()
+        .await
+        .unwrap()
+        .group_id;
+    for (principal, kind) in [
+        (&leaver, PrincipalType::User),
+        (&ghost, PrincipalType::Group),
+    ] {
         admin
             .create_account_assignment()
             .instance_arn(&seed.instance_arn)
@@ -338,8 +566,20 @@ async fn deleted_identities_leave_no_grants_behind() {
             .await
             .unwrap();
     }
-    store.delete_user().identity_store_id(&seed.store).user_id(&leaver).send().await.unwrap();
-    store.delete_group().identity_store_id(&seed.store).group_id(&ghost).send().await.unwrap();
+    store
+        .delete_user()
+        .identity_store_id(&seed.store)
+        .user_id(&leaver)
+        .send()
+        .await
+        .unwrap();
+    store
+        .delete_group()
+        .identity_store_id(&seed.store)
+        .group_id(&ghost)
+        .send()
+        .await
+        .unwrap();
     // What makes this a fault: Identity Center still lists what the deleted identities held.
     let left = admin
         .list_account_assignments()
@@ -351,26 +591,71 @@ async fn deleted_identities_leave_no_grants_behind() {
         .unwrap()
         .account_assignments
         .unwrap_or_default();
-    assert!(left.iter().any(|a| a.principal_id.as_deref() == Some(leaver.as_str())), "moto keeps the assignment of the deleted user");
-    let members = store.list_group_memberships().identity_store_id(&seed.store).group_id(&seed.admins_group).send().await.unwrap();
     assert!(
-        members.group_memberships.iter().any(|m| matches!(&m.member_id, Some(MemberId::UserId(id)) if *id == leaver)),
+        left.iter()
+            .any(|a| a.principal_id.as_deref() == Some(leaver.as_str())),
+        "moto keeps the assignment of the deleted user"
+    );
+    let members = store
+        .list_group_memberships()
+        .identity_store_id(&seed.store)
+        .group_id(&seed.admins_group)
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        members
+            .group_memberships
+            .iter()
+            .any(|m| matches!(&m.member_id, Some(MemberId::UserId(id)) if *id == leaver)),
         "moto keeps the membership of the deleted user"
     );
 
     let (_dir, s, log) = sync(&moto.endpoint(), &[], &[]);
-    let stale: Vec<&String> = s.grants.iter().filter(|g| g.contains(&leaver) || g.contains(&ghost)).collect();
-    assert!(stale.is_empty(), "no grant names a deleted identity: {stale:?}");
-    let warnings: Vec<&str> = log.lines().filter(|l| l.contains("left out grants to principals")).collect();
+    let stale: Vec<&String> = s
+        .grants
+        .iter()
+        .filter(|g| g.contains(&leaver) || g.contains(&ghost))
+        .collect();
+    assert!(
+        stale.is_empty(),
+        "no grant names a deleted identity: {stale:?}"
+    );
+    let warnings: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains("left out grants to principals"))
+        .collect();
     assert_eq!(warnings.len(), 2, "one warning per principal type: {log}");
     // The user had a membership and an assignment (a grant on the account and
     // one on the binding); the group had an assignment.
-    assert!(warnings.iter().any(|w| w.contains("\"sso_user\"") && w.contains("\"grants\":3")), "{warnings:?}");
-    assert!(warnings.iter().any(|w| w.contains("\"sso_group\"") && w.contains("\"grants\":2")), "{warnings:?}");
+    assert!(
+        warnings
+            .iter()
+            .any(|w| w.contains("\"sso_user\"") && w.contains("\"grants\":3")),
+        "{warnings:?}"
+    );
+    assert!(
+        warnings
+            .iter()
+            .any(|w| w.contains("\"sso_group\"") && w.contains("\"grants\":2")),
+        "{warnings:?}"
+    );
     // Live identities keep what they hold.
-    assert!(s.grants.contains(&format!("grant:sso_user:{}:{}|{}", seed.user_arn(3), seed.prod, seed.readonly_ps)), "user 3 keeps ReadOnly on prod");
+    assert!(
+        s.grants.contains(&format!(
+            "grant:sso_user:{}:{}|{}",
+            seed.user_arn(3),
+            seed.prod,
+            seed.readonly_ps
+        )),
+        "user 3 keeps ReadOnly on prod"
+    );
     let prod_admin = format!("{}|{}", seed.prod, seed.admin_ps);
-    assert!(s.grants.contains(&format!("{prod_admin}:sso_user:{}", seed.user_arn(0))), "user 0 keeps Admin on prod through the admins group");
+    assert!(
+        s.grants
+            .contains(&format!("{prod_admin}:sso_user:{}", seed.user_arn(0))),
+        "user 0 keeps Admin on prod through the admins group"
+    );
 }
 
 #[tokio::test]
@@ -382,12 +667,36 @@ async fn member_account_credentials_are_refreshed_when_they_expire() {
     proxy.expire_assumed_credentials_after(std::time::Duration::from_secs(1));
     proxy.set_delay(std::time::Duration::from_millis(150));
     let started = std::time::Instant::now();
-    let (_dir, s, log) = sync(&proxy.endpoint(), &["--global-aws-cross-account-iam-enabled"], &[]);
-    assert!(started.elapsed() > std::time::Duration::from_secs(2), "the sync outlives the first credentials");
-    assert!(s.resources.contains_key(&format!("iam_user:arn:aws:iam::{}:user/prod-operator", seed.prod)), "{log}");
-    assert_eq!(proxy.expired_calls(), 0, "no call went out with expired credentials");
-    let prod_assumes = proxy.calls().iter().filter(|c| c.action == "AssumeRole" && c.params["RoleArn"].contains(&seed.prod)).count();
-    assert!(prod_assumes >= 2, "the prod role was assumed again when its credentials ran out ({prod_assumes} assumptions)");
+    let (_dir, s, log) = sync(
+        &proxy.endpoint(),
+        &["--global-aws-cross-account-iam-enabled"],
+        &[],
+    );
+    assert!(
+        started.elapsed() > std::time::Duration::from_secs(2),
+        "the sync outlives the first credentials"
+    );
+    assert!(
+        s.resources.contains_key(&format!(
+            "iam_user:arn:aws:iam::{}:user/prod-operator",
+            seed.prod
+        )),
+        "{log}"
+    );
+    assert_eq!(
+        proxy.expired_calls(),
+        0,
+        "no call went out with expired credentials"
+    );
+    let prod_assumes = proxy
+        .calls()
+        .iter()
+        .filter(|c| c.action == "AssumeRole" && c.params["RoleArn"].contains(&seed.prod))
+        .count();
+    assert!(
+        prod_assumes >= 2,
+        "the prod role was assumed again when its credentials ran out ({prod_assumes} assumptions)"
+    );
 }
 
 #[tokio::test]
@@ -396,29 +705,62 @@ async fn failed_assume_role_stops_the_sync_and_the_next_sync_recovers() {
     let seed = seed_org(&moto.endpoint()).await;
     let proxy = Proxy::start(moto.port);
     let (_dir, out) = temp_c1z("assume.c1z");
-    let mut args = vec!["-f", out.to_str().unwrap(), "--global-aws-cross-account-iam-enabled"];
+    let mut args = vec![
+        "-f",
+        out.to_str().unwrap(),
+        "--global-aws-cross-account-iam-enabled",
+    ];
     args.extend_from_slice(ORG_FLAGS);
-    let quick = [("AWS_MAX_ATTEMPTS", "2"), ("BATON_SYNC_MAX_ATTEMPTS", "2"), ("BATON_SYNC_RETRY_DELAY_MS", "50")];
+    let quick = [
+        ("AWS_MAX_ATTEMPTS", "2"),
+        ("BATON_SYNC_MAX_ATTEMPTS", "2"),
+        ("BATON_SYNC_RETRY_DELAY_MS", "50"),
+    ];
     assert_success(&run_baton_aws(&proxy.endpoint(), &args, &quick));
     let before = std::fs::read(&out).unwrap();
 
     // STS throttles every assumption of the prod role: the account cannot be
     // read, and that is not a permission problem, so the sync must not
     // publish a file without it.
-    proxy.fault_when("AssumeRole", "RoleArn", &format!("::{}:", seed.prod), 400, "Throttling");
+    proxy.fault_when(
+        "AssumeRole",
+        "RoleArn",
+        &format!("::{}:", seed.prod),
+        400,
+        "Throttling",
+    );
     let failed = run_baton_aws(&proxy.endpoint(), &args, &quick);
     let log = stderr(&failed);
     assert!(!failed.status.success(), "{log}");
-    assert!(log.contains(&seed.prod) && log.contains("run it again"), "{log}");
-    assert!(!log.contains("skipping the IAM of this member account"), "{log}");
-    assert!(std::fs::read(&out).unwrap() == before, "the previous c1z is kept");
-    let assumes = proxy.calls().iter().filter(|c| c.action == "AssumeRole" && c.params["RoleArn"].contains(&seed.prod)).count();
-    assert!(assumes >= 4, "each retry of the page assumes the role again ({assumes} assumptions)");
+    assert!(
+        log.contains(&seed.prod) && log.contains("run it again"),
+        "{log}"
+    );
+    assert!(
+        !log.contains("skipping the IAM of this member account"),
+        "{log}"
+    );
+    assert!(
+        std::fs::read(&out).unwrap() == before,
+        "the previous c1z is kept"
+    );
+    let assumes = proxy
+        .calls()
+        .iter()
+        .filter(|c| c.action == "AssumeRole" && c.params["RoleArn"].contains(&seed.prod))
+        .count();
+    assert!(
+        assumes >= 4,
+        "each retry of the page assumes the role again ({assumes} assumptions)"
+    );
 
     // STS recovers: the next sync reads the account.
     proxy.rules.lock().unwrap().conditional.clear();
     let run = run_baton_aws(&proxy.endpoint(), &args, &quick);
     assert_success(&run);
     let s = read(&out);
-    assert!(s.resources.contains_key(&format!("iam_user:arn:aws:iam::{}:user/prod-operator", seed.prod)));
+    assert!(s.resources.contains_key(&format!(
+        "iam_user:arn:aws:iam::{}:user/prod-operator",
+        seed.prod
+    )));
 }

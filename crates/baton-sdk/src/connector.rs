@@ -15,12 +15,18 @@ pub struct Page<T> {
 impl<T> Page<T> {
     /// A page with no successor.
     pub fn last(items: Vec<T>) -> Self {
-        Page { items, next_token: String::new() }
+        Page {
+            items,
+            next_token: String::new(),
+        }
     }
 
     /// A page followed by the page at `token` (no successor when `token` is empty).
     pub fn with_next(items: Vec<T>, token: impl Into<String>) -> Self {
-        Page { items, next_token: token.into() }
+        Page {
+            items,
+            next_token: token.into(),
+        }
     }
 }
 
@@ -56,7 +62,10 @@ pub struct ConnectorError {
 
 impl ConnectorError {
     pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
-        ConnectorError { kind, message: message.into() }
+        ConnectorError {
+            kind,
+            message: message.into(),
+        }
     }
 
     pub fn internal(message: impl Into<String>) -> Self {
@@ -82,13 +91,22 @@ pub trait ResourceSyncer: Send + Sync {
 
     /// Lists resources, top-level when `parent` is `None`, else the children
     /// of `parent`. `token` is empty for the first page.
-    async fn list(&self, parent: Option<&ResourceId>, token: &str) -> Result<Page<Resource>, ConnectorError>;
+    async fn list(
+        &self,
+        parent: Option<&ResourceId>,
+        token: &str,
+    ) -> Result<Page<Resource>, ConnectorError>;
 
     /// Lists the entitlements a resource offers.
-    async fn entitlements(&self, resource: &Resource, token: &str) -> Result<Page<Entitlement>, ConnectorError>;
+    async fn entitlements(
+        &self,
+        resource: &Resource,
+        token: &str,
+    ) -> Result<Page<Entitlement>, ConnectorError>;
 
     /// Lists the grants of a resource's entitlements.
-    async fn grants(&self, resource: &Resource, token: &str) -> Result<Page<Grant>, ConnectorError>;
+    async fn grants(&self, resource: &Resource, token: &str)
+        -> Result<Page<Grant>, ConnectorError>;
 
     /// Whether the listing of this type returns every resource of it, so
     /// that a grant to a principal of this type that the listing did not

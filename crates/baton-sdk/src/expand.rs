@@ -21,7 +21,10 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
 
 use c1z::any;
-use c1z::v2::{grant_sources::GrantSource, Entitlement, Grant, GrantExpandable, GrantImmutable, GrantSources, Resource, ResourceId};
+use c1z::v2::{
+    grant_sources::GrantSource, Entitlement, Grant, GrantExpandable, GrantImmutable, GrantSources,
+    Resource, ResourceId,
+};
 use c1z::C1zFile;
 use prost::Message;
 use rusqlite::{params, OptionalExtension};
@@ -59,7 +62,12 @@ pub enum ExpansionError {
     #[error(transparent)]
     File(#[from] c1z::Error),
     #[error("grant {grant}: source entitlement {source_id} belongs to {source_resource}, not to the grant's principal {principal}")]
-    Mismatch { grant: String, source_id: String, source_resource: String, principal: String },
+    Mismatch {
+        grant: String,
+        source_id: String,
+        source_resource: String,
+        principal: String,
+    },
 }
 
 impl From<rusqlite::Error> for ExpansionError {
@@ -82,10 +90,17 @@ pub fn expand_grants(file: &C1zFile, sync_id: &str) -> Result<ExpansionReport, E
 
     let mut outgoing: HashMap<String, Vec<String>> = HashMap::new();
     for (source, dest) in edges.keys() {
-        outgoing.entry(source.clone()).or_default().push(dest.clone());
+        outgoing
+            .entry(source.clone())
+            .or_default()
+            .push(dest.clone());
     }
     // Rows above this id are grants that expansion created.
-    let first_new_row: i64 = file.conn().query_row("SELECT COALESCE(MAX(id), 0) FROM v1_grants", [], |r| r.get(0))?;
+    let first_new_row: i64 =
+        file.conn()
+            .query_row("SELECT COALESCE(MAX(id), 0) FROM v1_grants", [], |r| {
+                r.get(0)
+            })?;
     let mut writer = Writer::begin(file, sync_id, first_new_row)?;
     let mut queue: VecDeque<(String, String)> = edges.keys().cloned().collect();
     let mut queued: BTreeSet<(String, String)> = queue.iter().cloned().collect();
@@ -104,12 +119,20 @@ pub fn expand_grants(file: &C1zFile, sync_id: &str) -> Result<ExpansionReport, E
     writer.commit()?;
     report.created = writer.created;
     report.updated = writer.updated.len();
-    info!(created = report.created, updated = report.updated, "Expanded grants");
+    info!(
+        created = report.created,
+        updated = report.updated,
+        "Expanded grants"
+    );
     Ok(report)
 }
 
 /// Reads the entitlement graph from the expandable grants of a sync.
-fn load_edges(file: &C1zFile, sync_id: &str, report: &mut ExpansionReport) -> Result<BTreeMap<(String, String), Edge>, ExpansionError> {
+fn load_edges(
+    file: &C1zFile,
+    sync_id: &str,
+    report: &mut ExpansionReport,
+) -> Result<BTreeMap<(String, String), Edge>, ExpansionError> {
     let mut edges: BTreeMap<(String, String), Edge> = BTreeMap::new();
     // The resource each entitlement belongs to, `None` when the entitlement has no row.
     let mut owners: HashMap<String, Option<(String, String)>> = HashMap::new();
@@ -136,11 +159,21 @@ fn load_edges(file: &C1zFile, sync_id: &str, report: &mut ExpansionReport) -> Re
     let mut rows = stmt.query([sync_id])?;
     let mut missing_destinations: BTreeSet<String> = BTreeSet::new();
     while let Some(row) = rows.next()? {
-        let (grant_id, dest, ptype, pid): (String, String, String, String) = (row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?);
+        let (grant_id, dest, ptype, pid): (String, String, String, String) =
+            (row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?);
         let blob: Vec<u8> = row.get(4)?;
-        let Ok(expansion) = GrantExpandable::decode(blob.as_slice()) else { continue };
-        for source in expansion.entitlement_ids.iter().map(|s| s.trim()).filter(|s| !s.is_empty()) {
-            let Some((source_type, source_resource)) = owner_of(source)? else { continue };
+        let Ok(expansion) = GrantExpandable::decode(blob.as_slice()) else {
+            continue;
+        };
+        for source in expansion
+            .entitlement_ids
+            .iter()
+            .map(|s| s.trim())
+            .filter(|s| !s.is_empty())
+        {
+            let Some((source_type, source_resource)) = owner_of(source)? else {
+                continue;
+            };
             if source_type != ptype || source_resource != pid {
                 return Err(ExpansionError::Mismatch {
                     grant: grant_id.clone(),
@@ -152,7 +185,13 @@ fn load_edges(file: &C1zFile, sync_id: &str, report: &mut ExpansionReport) -> Re
             let types = if expansion.resource_type_ids.is_empty() {
                 None
             } else {
-                Some(expansion.resource_type_ids.iter().cloned().collect::<BTreeSet<_>>())
+                Some(
+                    expansion
+                        .resource_type_ids
+                        .iter()
+                        .cloned()
+                        .collect::<BTreeSet<_>>(),
+                )
             };
             report.edges += 1;
             if owner_of(&dest)?.is_none() {
@@ -172,7 +211,10 @@ fn load_edges(file: &C1zFile, sync_id: &str, report: &mut ExpansionReport) -> Re
                         _ => None,
                     };
                 })
-                .or_insert(Edge { shallow: expansion.shallow, types });
+                .or_insert(Edge {
+                    shallow: expansion.shallow,
+                    types,
+                });
         }
     }
     info!(edges = report.edges, "Finished loading entitlement graph");
@@ -201,11 +243,17 @@ struct Writer<'a> {
 }
 
 impl<'a> Writer<'a> {
-    fn begin(file: &'a C1zFile, sync_id: &'a str, first_new_row: i64) -> Result<Self, ExpansionError> {
+    fn begin(
+        file: &'a C1zFile,
+        sync_id: &'a str,
+        first_new_row: i64,
+    ) -> Result<Self, ExpansionError> {
         // A 16 MB page cache while expanding (SQLite's default is 2 MB):
         // every new grant updates eight indexes, and keeping their hot pages
         // in memory cuts expansion time by a third (docs/benchmarks.md).
-        file.conn().execute_batch(&format!("PRAGMA cache_size = -{EXPANSION_CACHE_KIB}; BEGIN"))?;
+        file.conn().execute_batch(&format!(
+            "PRAGMA cache_size = -{EXPANSION_CACHE_KIB}; BEGIN"
+        ))?;
         Ok(Writer {
             file,
             sync_id,
@@ -229,7 +277,9 @@ impl<'a> Writer<'a> {
 
     fn commit(&mut self) -> Result<(), ExpansionError> {
         if self.open {
-            self.file.conn().execute_batch("COMMIT; PRAGMA cache_size = -2000")?;
+            self.file
+                .conn()
+                .execute_batch("COMMIT; PRAGMA cache_size = -2000")?;
             self.open = false;
         }
         Ok(())
@@ -237,12 +287,18 @@ impl<'a> Writer<'a> {
 
     /// The principal and sources of the grants of `entitlement` with row ids
     /// above `after`, in row order. A row that does not decode has neither.
-    fn grants_after(&self, entitlement: &str, after: i64) -> Result<Vec<(i64, Holder)>, ExpansionError> {
+    fn grants_after(
+        &self,
+        entitlement: &str,
+        after: i64,
+    ) -> Result<Vec<(i64, Holder)>, ExpansionError> {
         let mut stmt = self
             .file
             .conn()
             .prepare_cached("SELECT id, data FROM v1_grants WHERE entitlement_id = ?1 AND sync_id = ?2 AND id > ?3 ORDER BY id LIMIT ?4")?;
-        let rows = stmt.query_map(params![entitlement, self.sync_id, after, READ_CHUNK], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, Vec<u8>>(1)?)))?;
+        let rows = stmt.query_map(params![entitlement, self.sync_id, after, READ_CHUNK], |r| {
+            Ok((r.get::<_, i64>(0)?, r.get::<_, Vec<u8>>(1)?))
+        })?;
         let mut out = Vec::new();
         for row in rows {
             let (id, data) = row?;
@@ -256,19 +312,27 @@ impl<'a> Writer<'a> {
         let mut stmt = self.file.conn().prepare_cached(
             "SELECT principal_resource_type_id, principal_resource_id FROM v1_grants WHERE entitlement_id = ?1 AND sync_id = ?2",
         )?;
-        let rows = stmt.query_map(params![entitlement, self.sync_id], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
+        let rows = stmt.query_map(params![entitlement, self.sync_id], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+        })?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
     /// The grants of `entitlement` held by one principal.
-    fn holder_grants(&self, entitlement: &str, principal_type: &str, principal_id: &str) -> Result<Vec<(i64, Grant)>, ExpansionError> {
+    fn holder_grants(
+        &self,
+        entitlement: &str,
+        principal_type: &str,
+        principal_id: &str,
+    ) -> Result<Vec<(i64, Grant)>, ExpansionError> {
         let mut stmt = self.file.conn().prepare_cached(
             "SELECT id, data FROM v1_grants WHERE entitlement_id = ?1 AND principal_resource_type_id = ?2 AND principal_resource_id = ?3 \
              AND sync_id = ?4 ORDER BY id",
         )?;
-        let rows = stmt.query_map(params![entitlement, principal_type, principal_id, self.sync_id], |r| {
-            Ok((r.get::<_, i64>(0)?, r.get::<_, Vec<u8>>(1)?))
-        })?;
+        let rows = stmt.query_map(
+            params![entitlement, principal_type, principal_id, self.sync_id],
+            |r| Ok((r.get::<_, i64>(0)?, r.get::<_, Vec<u8>>(1)?)),
+        )?;
         let mut out = Vec::new();
         for row in rows {
             let (id, data) = row?;
@@ -281,7 +345,13 @@ impl<'a> Writer<'a> {
 
     /// Inserts a grant of `dest` whose encoding is `dest_field` (the
     /// destination entitlement as field 1) followed by `rest`.
-    fn insert(&mut self, dest: &Dest, principal: &ResourceId, id: &str, rest: &[u8]) -> Result<(), ExpansionError> {
+    fn insert(
+        &mut self,
+        dest: &Dest,
+        principal: &ResourceId,
+        id: &str,
+        rest: &[u8],
+    ) -> Result<(), ExpansionError> {
         let mut data = Vec::with_capacity(dest.field.len() + rest.len());
         data.extend_from_slice(&dest.field);
         data.extend_from_slice(rest);
@@ -305,7 +375,10 @@ impl<'a> Writer<'a> {
     }
 
     fn update(&mut self, row_id: i64, grant: &Grant) -> Result<(), ExpansionError> {
-        let mut stmt = self.file.conn().prepare_cached("UPDATE v1_grants SET data = ?1 WHERE id = ?2")?;
+        let mut stmt = self
+            .file
+            .conn()
+            .prepare_cached("UPDATE v1_grants SET data = ?1 WHERE id = ?2")?;
         stmt.execute(params![grant.encode_to_vec(), row_id])?;
         if row_id <= self.first_new_row {
             self.updated.insert(row_id);
@@ -317,7 +390,10 @@ impl<'a> Writer<'a> {
 impl Drop for Writer<'_> {
     fn drop(&mut self) {
         if self.open {
-            let _ = self.file.conn().execute_batch("ROLLBACK; PRAGMA cache_size = -2000");
+            let _ = self
+                .file
+                .conn()
+                .execute_batch("ROLLBACK; PRAGMA cache_size = -2000");
         }
     }
 }
@@ -344,13 +420,25 @@ struct Dest {
 
 /// Carries the holders of `source` along one edge to `dest`. Returns whether
 /// any grant of `dest` was created or changed.
-fn propagate(writer: &mut Writer<'_>, source: &str, dest: &str, edge: &Edge) -> Result<bool, ExpansionError> {
-    let dest_entitlement: Entitlement = writer.file.entitlement(writer.sync_id, dest)?.unwrap_or_default();
+fn propagate(
+    writer: &mut Writer<'_>,
+    source: &str,
+    dest: &str,
+    edge: &Edge,
+) -> Result<bool, ExpansionError> {
+    let dest_entitlement: Entitlement = writer
+        .file
+        .entitlement(writer.sync_id, dest)?
+        .unwrap_or_default();
     let mut field = Vec::new();
     prost::encoding::message::encode(1, &dest_entitlement, &mut field);
     let dest = Dest {
         id: dest.to_string(),
-        resource: dest_entitlement.resource.as_ref().and_then(|r| r.id.clone()).unwrap_or_default(),
+        resource: dest_entitlement
+            .resource
+            .as_ref()
+            .and_then(|r| r.id.clone())
+            .unwrap_or_default(),
         field,
     };
     let mut holders = writer.holders(&dest.id)?;
@@ -361,14 +449,21 @@ fn propagate(writer: &mut Writer<'_>, source: &str, dest: &str, edge: &Edge) -> 
         let full = chunk.len() as i64 == READ_CHUNK;
         for (row_id, held) in chunk {
             after = row_id;
-            let Some(principal_resource) = held.principal else { continue };
-            let Some(principal) = principal_resource.id.clone() else { continue };
+            let Some(principal_resource) = held.principal else {
+                continue;
+            };
+            let Some(principal) = principal_resource.id.clone() else {
+                continue;
+            };
             if let Some(types) = &edge.types {
                 if !types.contains(&principal.resource_type) {
                     continue;
                 }
             }
-            let direct = held.sources.as_ref().is_none_or(|s| s.is_empty() || s.contains_key(source));
+            let direct = held
+                .sources
+                .as_ref()
+                .is_none_or(|s| s.is_empty() || s.contains_key(source));
             if !direct && edge.shallow {
                 continue;
             }
@@ -376,7 +471,10 @@ fn propagate(writer: &mut Writer<'_>, source: &str, dest: &str, edge: &Edge) -> 
             if !holders.contains(&key) {
                 let mut sources = GrantSources::default();
                 sources.insert(source, GrantSource { is_direct: direct });
-                let id = format!("{}:{}:{}", dest.id, principal.resource_type, principal.resource);
+                let id = format!(
+                    "{}:{}:{}",
+                    dest.id, principal.resource_type, principal.resource
+                );
                 let rest = Grant {
                     entitlement: None,
                     principal: Some(principal_resource),
@@ -389,7 +487,9 @@ fn propagate(writer: &mut Writer<'_>, source: &str, dest: &str, edge: &Edge) -> 
                 changed = true;
                 continue;
             }
-            for (dest_row, mut grant) in writer.holder_grants(&dest.id, &principal.resource_type, &principal.resource)? {
+            for (dest_row, mut grant) in
+                writer.holder_grants(&dest.id, &principal.resource_type, &principal.resource)?
+            {
                 let sources = grant.sources.get_or_insert_with(GrantSources::default);
                 let mut touched = false;
                 if sources.is_empty() {
@@ -426,7 +526,11 @@ mod tests {
 
     fn ent(rt: &str, id: &str, slug: &str) -> Entitlement {
         Entitlement {
-            resource: Some(Resource { id: Some(rid(rt, id)), display_name: id.into(), ..Default::default() }),
+            resource: Some(Resource {
+                id: Some(rid(rt, id)),
+                display_name: id.into(),
+                ..Default::default()
+            }),
             id: format!("{rt}:{id}:{slug}"),
             ..Default::default()
         }
@@ -440,12 +544,21 @@ mod tests {
         let g1 = ent("group", "g1", "member");
         let g2 = ent("group", "g2", "member");
         let p = ent("policy", "p", "attached");
-        file.put_entitlements(&sync, &[g1.clone(), g2.clone(), p.clone()]).unwrap();
+        file.put_entitlements(&sync, &[g1.clone(), g2.clone(), p.clone()])
+            .unwrap();
         let mut g1_in_g2 = grant(g2.clone(), &rid("group", "g1"));
-        g1_in_g2.annotations.push(expandable(vec![g1.id.clone()], false));
+        g1_in_g2
+            .annotations
+            .push(expandable(vec![g1.id.clone()], false));
         let mut g2_has_p = grant(p.clone(), &rid("group", "g2"));
-        g2_has_p.annotations.push(expandable(vec![g2.id.clone()], shallow_chain));
-        file.put_grants(&sync, &[grant(g1.clone(), &rid("user", "u1")), g1_in_g2, g2_has_p]).unwrap();
+        g2_has_p
+            .annotations
+            .push(expandable(vec![g2.id.clone()], shallow_chain));
+        file.put_grants(
+            &sync,
+            &[grant(g1.clone(), &rid("user", "u1")), g1_in_g2, g2_has_p],
+        )
+        .unwrap();
         let _ = id_only("user", "u1");
         (dir, file, sync)
     }
@@ -454,12 +567,20 @@ mod tests {
     fn deep_edges_propagate_transitively() {
         let (_dir, file, sync) = setup(false);
         let report = expand_grants(&file, &sync).unwrap();
-        let got: BTreeSet<String> = file.grants(&sync).unwrap().into_iter().map(|(g, _)| g.id).collect();
+        let got: BTreeSet<String> = file
+            .grants(&sync)
+            .unwrap()
+            .into_iter()
+            .map(|(g, _)| g.id)
+            .collect();
         assert!(got.contains("group:g2:member:user:u1"));
         assert!(got.contains("policy:p:attached:user:u1"));
         assert!(got.contains("policy:p:attached:group:g1"));
         assert_eq!(report.created, 3);
-        let u1 = file.grant(&sync, "policy:p:attached:user:u1").unwrap().unwrap();
+        let u1 = file
+            .grant(&sync, "policy:p:attached:user:u1")
+            .unwrap()
+            .unwrap();
         let sources = u1.sources.unwrap();
         assert_eq!(sources.keys().collect::<Vec<_>>(), vec!["group:g2:member"]);
         assert!(!sources.get("group:g2:member").unwrap().is_direct);
@@ -470,8 +591,18 @@ mod tests {
     fn shallow_edges_carry_only_direct_holders() {
         let (_dir, file, sync) = setup(true);
         expand_grants(&file, &sync).unwrap();
-        assert!(file.grant(&sync, "policy:p:attached:group:g1").unwrap().is_some(), "g1 holds g2 directly");
-        assert!(file.grant(&sync, "policy:p:attached:user:u1").unwrap().is_none(), "u1 holds g2 only indirectly");
+        assert!(
+            file.grant(&sync, "policy:p:attached:group:g1")
+                .unwrap()
+                .is_some(),
+            "g1 holds g2 directly"
+        );
+        assert!(
+            file.grant(&sync, "policy:p:attached:user:u1")
+                .unwrap()
+                .is_none(),
+            "u1 holds g2 only indirectly"
+        );
     }
 
     #[test]
@@ -481,15 +612,34 @@ mod tests {
         let sync = file.start_sync("full", "").unwrap();
         let a = ent("role", "a", "assignment");
         let b = ent("role", "b", "assignment");
-        file.put_entitlements(&sync, &[a.clone(), b.clone()]).unwrap();
+        file.put_entitlements(&sync, &[a.clone(), b.clone()])
+            .unwrap();
         let mut b_assumes_a = grant(a.clone(), &rid("role", "b"));
-        b_assumes_a.annotations.push(expandable(vec![b.id.clone()], false));
+        b_assumes_a
+            .annotations
+            .push(expandable(vec![b.id.clone()], false));
         let mut a_assumes_b = grant(b.clone(), &rid("role", "a"));
-        a_assumes_b.annotations.push(expandable(vec![a.id.clone()], false));
-        file.put_grants(&sync, &[b_assumes_a, a_assumes_b, grant(a.clone(), &rid("user", "u"))]).unwrap();
+        a_assumes_b
+            .annotations
+            .push(expandable(vec![a.id.clone()], false));
+        file.put_grants(
+            &sync,
+            &[
+                b_assumes_a,
+                a_assumes_b,
+                grant(a.clone(), &rid("user", "u")),
+            ],
+        )
+        .unwrap();
         expand_grants(&file, &sync).unwrap();
-        assert!(file.grant(&sync, "role:b:assignment:user:u").unwrap().is_some());
-        assert!(file.grant(&sync, "role:a:assignment:role:a").unwrap().is_some());
+        assert!(file
+            .grant(&sync, "role:b:assignment:user:u")
+            .unwrap()
+            .is_some());
+        assert!(file
+            .grant(&sync, "role:a:assignment:role:a")
+            .unwrap()
+            .is_some());
     }
 
     #[test]
@@ -499,14 +649,31 @@ mod tests {
         let sync = file.start_sync("full", "").unwrap();
         let g = ent("group", "g", "member");
         let p = ent("policy", "p", "attached");
-        file.put_entitlements(&sync, &[g.clone(), p.clone()]).unwrap();
+        file.put_entitlements(&sync, &[g.clone(), p.clone()])
+            .unwrap();
         let mut group_has_p = grant(p.clone(), &rid("group", "g"));
-        group_has_p.annotations.push(expandable(vec![g.id.clone()], true));
-        file.put_grants(&sync, &[grant(g.clone(), &rid("user", "u")), grant(p.clone(), &rid("user", "u")), group_has_p]).unwrap();
+        group_has_p
+            .annotations
+            .push(expandable(vec![g.id.clone()], true));
+        file.put_grants(
+            &sync,
+            &[
+                grant(g.clone(), &rid("user", "u")),
+                grant(p.clone(), &rid("user", "u")),
+                group_has_p,
+            ],
+        )
+        .unwrap();
         let report = expand_grants(&file, &sync).unwrap();
         assert_eq!((report.created, report.updated), (0, 1));
-        let direct = file.grant(&sync, "policy:p:attached:user:u").unwrap().unwrap();
+        let direct = file
+            .grant(&sync, "policy:p:attached:user:u")
+            .unwrap()
+            .unwrap();
         let sources = direct.sources.unwrap();
-        assert_eq!(sources.keys().collect::<Vec<_>>(), vec!["group:g:member", "policy:p:attached"]);
+        assert_eq!(
+            sources.keys().collect::<Vec<_>>(),
+            vec!["group:g:member", "policy:p:attached"]
+        );
     }
 }

@@ -18,7 +18,9 @@ use crate::provision::{AuditLog, AuditRecord, Outcome, ProvisionError, Provision
 
 /// Parses a duration such as `30m`, `4h`, `90s`, `2d` or `1h30m`.
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
-    let bad = || format!("invalid duration {text:?}: expected a number and a unit (s, m, h or d), such as 30m, 4h or 1h30m");
+    let bad = || {
+        format!("invalid duration {text:?}: expected a number and a unit (s, m, h or d), such as 30m, 4h or 1h30m")
+    };
     let mut total = 0u64;
     let mut number = String::new();
     for ch in text.trim().chars() {
@@ -34,7 +36,9 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
             _ => return Err(bad()),
         };
         let value: u64 = number.parse().map_err(|_| bad())?;
-        total = total.checked_add(value.checked_mul(unit).ok_or_else(bad)?).ok_or_else(bad)?;
+        total = total
+            .checked_add(value.checked_mul(unit).ok_or_else(bad)?)
+            .ok_or_else(bad)?;
         number.clear();
     }
     if !number.is_empty() || total == 0 {
@@ -45,7 +49,10 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
 
 /// The default state file next to a c1z: `<file>.jit.sqlite`.
 pub fn default_state_path(c1z: &Path) -> PathBuf {
-    let mut name = c1z.file_name().map(|n| n.to_os_string()).unwrap_or_default();
+    let mut name = c1z
+        .file_name()
+        .map(|n| n.to_os_string())
+        .unwrap_or_default();
     name.push(".jit.sqlite");
     c1z.with_file_name(name)
 }
@@ -75,14 +82,22 @@ fn now() -> i64 {
 pub fn rfc3339(seconds: i64) -> String {
     time::OffsetDateTime::from_unix_timestamp(seconds)
         .ok()
-        .and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok())
+        .and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
         .unwrap_or_default()
 }
 
 impl JitStore {
     /// Opens (creating if needed) the state file.
     pub fn open(path: &Path) -> Result<Self, String> {
-        let conn = Connection::open(path).map_err(|e| format!("cannot open the just-in-time state file {}: {e}", path.display()))?;
+        let conn = Connection::open(path).map_err(|e| {
+            format!(
+                "cannot open the just-in-time state file {}: {e}",
+                path.display()
+            )
+        })?;
         conn.execute_batch(
             "CREATE TABLE IF NOT EXISTS expiring_grants (
                 id INTEGER PRIMARY KEY,
@@ -99,7 +114,10 @@ impl JitStore {
             CREATE INDEX IF NOT EXISTS expiring_grants_due ON expiring_grants (revoked_at, expires_at);",
         )
         .map_err(|e| format!("the just-in-time state file {} is not usable: {e}", path.display()))?;
-        Ok(JitStore { conn, path: path.to_path_buf() })
+        Ok(JitStore {
+            conn,
+            path: path.to_path_buf(),
+        })
     }
 
     /// Records a grant that expires at `expires_at` (Unix seconds).
@@ -140,17 +158,33 @@ impl JitStore {
 
     /// Every grant not revoked yet, due or not.
     pub fn outstanding(&self) -> Result<i64, String> {
-        self.conn.query_row("SELECT count(*) FROM expiring_grants WHERE revoked_at IS NULL", [], |r| r.get(0)).map_err(|e| e.to_string())
+        self.conn
+            .query_row(
+                "SELECT count(*) FROM expiring_grants WHERE revoked_at IS NULL",
+                [],
+                |r| r.get(0),
+            )
+            .map_err(|e| e.to_string())
     }
 
     fn mark_revoked(&self, id: i64) -> Result<(), String> {
-        self.conn.execute("UPDATE expiring_grants SET revoked_at = ?2 WHERE id = ?1", params![id, now()]).map(|_| ()).map_err(|e| e.to_string())
+        self.conn
+            .execute(
+                "UPDATE expiring_grants SET revoked_at = ?2 WHERE id = ?1",
+                params![id, now()],
+            )
+            .map(|_| ())
+            .map_err(|e| e.to_string())
     }
 
     /// Schedules the next attempt after a failure: 30 s (or
     /// `BATON_JIT_RETRY_BASE_SECONDS`), doubling, at most an hour.
     fn mark_failed(&self, id: i64, attempts: i64, error: &str) -> Result<(), String> {
-        let base = std::env::var("BATON_JIT_RETRY_BASE_SECONDS").ok().and_then(|v| v.parse::<i64>().ok()).unwrap_or(30).max(0);
+        let base = std::env::var("BATON_JIT_RETRY_BASE_SECONDS")
+            .ok()
+            .and_then(|v| v.parse::<i64>().ok())
+            .unwrap_or(30)
+            .max(0);
         let wait = (base << attempts.min(7)).min(3600);
         self.conn
             .execute(
@@ -172,7 +206,11 @@ pub struct RevokeReport {
 
 /// Revokes every recorded grant past its expiry, once, appending each
 /// outcome to the audit log.
-pub async fn revoke_expired(provisioner: &dyn Provisioner, store: &JitStore, audit: &AuditLog) -> Result<RevokeReport, ProvisionError> {
+pub async fn revoke_expired(
+    provisioner: &dyn Provisioner,
+    store: &JitStore,
+    audit: &AuditLog,
+) -> Result<RevokeReport, ProvisionError> {
     let mut report = RevokeReport::default();
     let due = store.due(now()).map_err(ProvisionError::NotFound)?;
     for pending in due {
@@ -184,14 +222,22 @@ pub async fn revoke_expired(provisioner: &dyn Provisioner, store: &JitStore, aud
             .and_then(|r| r.id.as_ref())
             .map(|i| i.resource_type.clone())
             .unwrap_or_default();
-        let principal = grant.principal.as_ref().and_then(|p| p.id.as_ref()).map(|i| format!("{}:{}", i.resource_type, i.resource));
+        let principal = grant
+            .principal
+            .as_ref()
+            .and_then(|p| p.id.as_ref())
+            .map(|i| format!("{}:{}", i.resource_type, i.resource));
         let entitlement = grant.entitlement.as_ref().map(|e| e.id.as_str());
         let result = match provisioner.grant_manager(&resource_type) {
             Some(manager) => manager.revoke(grant).await.map_err(|e| e.to_string()),
-            None => Err(format!("resource type {resource_type} does not have provisioner configured")),
+            None => Err(format!(
+                "resource type {resource_type} does not have provisioner configured"
+            )),
         };
         let (outcome, ids, message) = match &result {
-            Ok(change) if change.outcome == Outcome::Done => ("revoked", change.request_ids.clone(), None),
+            Ok(change) if change.outcome == Outcome::Done => {
+                ("revoked", change.request_ids.clone(), None)
+            }
             Ok(change) => ("already_revoked", change.request_ids.clone(), None),
             Err(e) => ("failed", Vec::new(), Some(e.clone())),
         };
@@ -209,7 +255,9 @@ pub async fn revoke_expired(provisioner: &dyn Provisioner, store: &JitStore, aud
         })?;
         match result {
             Ok(change) => {
-                store.mark_revoked(pending.id).map_err(ProvisionError::NotFound)?;
+                store
+                    .mark_revoked(pending.id)
+                    .map_err(ProvisionError::NotFound)?;
                 if change.outcome == Outcome::Done {
                     report.revoked += 1;
                     info!(grant = %grant.id, "revoked an expired grant");
@@ -220,7 +268,9 @@ pub async fn revoke_expired(provisioner: &dyn Provisioner, store: &JitStore, aud
             }
             Err(e) => {
                 warn!(grant = %grant.id, attempts = pending.attempts + 1, error = %e, "could not revoke an expired grant; it will be retried");
-                store.mark_failed(pending.id, pending.attempts, &e).map_err(ProvisionError::NotFound)?;
+                store
+                    .mark_failed(pending.id, pending.attempts, &e)
+                    .map_err(ProvisionError::NotFound)?;
                 report.failed.push((grant.id.clone(), e));
             }
         }
@@ -246,16 +296,26 @@ mod tests {
     fn due_and_backoff() {
         let dir = tempfile::tempdir().unwrap();
         let store = JitStore::open(&dir.path().join("s.sqlite")).unwrap();
-        let grant = Grant { id: "g1".into(), ..Default::default() };
+        let grant = Grant {
+            id: "g1".into(),
+            ..Default::default()
+        };
         store.record(&grant, 100, "ticket 42").unwrap();
         assert!(store.due(99).unwrap().is_empty());
         let due = store.due(100).unwrap();
         assert_eq!(due[0].reason, "ticket 42");
         store.mark_failed(due[0].id, 0, "boom").unwrap();
-        assert!(store.due(now()).unwrap().is_empty(), "a failed revoke waits before the next attempt");
+        assert!(
+            store.due(now()).unwrap().is_empty(),
+            "a failed revoke waits before the next attempt"
+        );
         assert_eq!(store.outstanding().unwrap(), 1);
         drop(store);
         let reopened = JitStore::open(&dir.path().join("s.sqlite")).unwrap();
-        assert_eq!(reopened.outstanding().unwrap(), 1, "the state survives a restart");
+        assert_eq!(
+            reopened.outstanding().unwrap(),
+            1,
+            "the state survives a restart"
+        );
     }
 }

@@ -13,5 +13,5 @@ pub mod service;
 pub mod sync;
 pub mod types;
 
-pub use connector::{Connector, ConnectorError, ErrorKind, Page, ResourceSyncer};
 pub use c1z;
+pub use connector::{Connector, ConnectorError, ErrorKind, Page, ResourceSyncer};

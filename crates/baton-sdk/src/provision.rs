@@ -41,18 +41,32 @@ pub struct Change {
 
 impl Change {
     pub fn done(grants: Vec<Grant>, request_ids: Vec<String>) -> Self {
-        Change { outcome: Outcome::Done, grants, request_ids, note: None }
+        Change {
+            outcome: Outcome::Done,
+            grants,
+            request_ids,
+            note: None,
+        }
     }
 
     pub fn already(grants: Vec<Grant>) -> Self {
-        Change { outcome: Outcome::AlreadyDone, grants, request_ids: Vec::new(), note: None }
+        Change {
+            outcome: Outcome::AlreadyDone,
+            grants,
+            request_ids: Vec::new(),
+            note: None,
+        }
     }
 }
 
 /// Grants and revokes the entitlements of one resource type.
 #[async_trait]
 pub trait GrantManager: Send + Sync {
-    async fn grant(&self, principal: &Resource, entitlement: &Entitlement) -> Result<Change, ConnectorError>;
+    async fn grant(
+        &self,
+        principal: &Resource,
+        entitlement: &Entitlement,
+    ) -> Result<Change, ConnectorError>;
     async fn revoke(&self, grant: &Grant) -> Result<Change, ConnectorError>;
 }
 
@@ -81,7 +95,11 @@ pub trait AccountManager: Send + Sync {
 /// Deletes resources of one resource type. `Outcome::AlreadyDone` means it did not exist.
 #[async_trait]
 pub trait ResourceDeleter: Send + Sync {
-    async fn delete(&self, resource: &ResourceId, parent: Option<&ResourceId>) -> Result<Change, ConnectorError>;
+    async fn delete(
+        &self,
+        resource: &ResourceId,
+        parent: Option<&ResourceId>,
+    ) -> Result<Change, ConnectorError>;
 }
 
 /// The provisioning side of a connector.
@@ -128,14 +146,18 @@ impl AuditLog {
     /// Appends one record and flushes it to disk. A failure to write is an
     /// error: an action that cannot be recorded must not pass silently.
     pub fn append(&self, record: &AuditRecord<'_>) -> Result<(), ProvisionError> {
-        let Some(path) = &self.path else { return Ok(()) };
+        let Some(path) = &self.path else {
+            return Ok(());
+        };
         let line = serde_json::to_string(record).expect("audit record serializes");
         let mut file = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
             .open(path)
             .map_err(|e| ProvisionError::Audit(path.clone(), e))?;
-        writeln!(file, "{line}").and_then(|_| file.sync_data()).map_err(|e| ProvisionError::Audit(path.clone(), e))
+        writeln!(file, "{line}")
+            .and_then(|_| file.sync_data())
+            .map_err(|e| ProvisionError::Audit(path.clone(), e))
     }
 }
 
@@ -149,7 +171,10 @@ pub enum ProvisionError {
     #[error("{0}")]
     Unsupported(String),
     #[error("{action} failed: {source}")]
-    Connector { action: &'static str, source: ConnectorError },
+    Connector {
+        action: &'static str,
+        source: ConnectorError,
+    },
     #[error("could not append to the audit log {0}: {1}")]
     Audit(PathBuf, std::io::Error),
 }
@@ -163,11 +188,18 @@ pub struct Retry {
 
 impl Default for Retry {
     fn default() -> Self {
-        Retry { attempts: 3, delay: Duration::from_secs(5) }
+        Retry {
+            attempts: 3,
+            delay: Duration::from_secs(5),
+        }
     }
 }
 
-async fn with_retry<T, F, Fut>(retry: &Retry, action: &'static str, mut f: F) -> Result<T, ProvisionError>
+async fn with_retry<T, F, Fut>(
+    retry: &Retry,
+    action: &'static str,
+    mut f: F,
+) -> Result<T, ProvisionError>
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = Result<T, ConnectorError>>,
@@ -188,7 +220,9 @@ where
 }
 
 fn now() -> String {
-    time::OffsetDateTime::now_utc().format(&time::format_description::well_known::Rfc3339).unwrap_or_default()
+    time::OffsetDateTime::now_utc()
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
 }
 
 fn rid_text(id: &ResourceId) -> String {
@@ -204,9 +238,12 @@ fn open(path: &Path) -> Result<(C1zFile, String), ProvisionError> {
 
 /// An entitlement from the c1z with its resource as stored.
 fn load_entitlement(file: &C1zFile, sync: &str, id: &str) -> Result<Entitlement, ProvisionError> {
-    let mut entitlement = file
-        .entitlement(sync, id)?
-        .ok_or_else(|| ProvisionError::NotFound(format!("entitlement {id:?} is not in {}; sync first, or check the id", file.path().display())))?;
+    let mut entitlement = file.entitlement(sync, id)?.ok_or_else(|| {
+        ProvisionError::NotFound(format!(
+            "entitlement {id:?} is not in {}; sync first, or check the id",
+            file.path().display()
+        ))
+    })?;
     if let Some(rid) = entitlement.resource.as_ref().and_then(|r| r.id.clone()) {
         if let Some(stored) = file.resource(sync, &rid.resource_type, &rid.resource)? {
             entitlement.resource = Some(stored);
@@ -243,45 +280,97 @@ pub async fn grant(
             path.display()
         ))
     })?;
-    let resource_type = entitlement.resource.as_ref().and_then(|r| r.id.as_ref()).map(|i| i.resource_type.clone()).unwrap_or_default();
+    let resource_type = entitlement
+        .resource
+        .as_ref()
+        .and_then(|r| r.id.as_ref())
+        .map(|i| i.resource_type.clone())
+        .unwrap_or_default();
     let manager = provisioner.grant_manager(&resource_type).ok_or_else(|| {
         ProvisionError::Unsupported(format!("resource type {resource_type} does not have provisioner configured: its entitlements cannot be granted"))
     })?;
     let principal_text = format!("{principal_type}:{principal_id}");
     let result = with_retry(retry, "grant", || manager.grant(&principal, &entitlement)).await;
-    record(audit, "grant", Some(entitlement_id), Some(principal_text.clone()), None, &result, context)?;
+    record(
+        audit,
+        "grant",
+        Some(entitlement_id),
+        Some(principal_text.clone()),
+        None,
+        &result,
+        context,
+    )?;
     let change = result?;
     let subject = Grant {
-        id: change.grants.first().map(|g| g.id.clone()).unwrap_or_else(|| {
-            crate::types::grant_id(entitlement_id, principal.id.as_ref().expect("stored resources have ids"))
-        }),
+        id: change
+            .grants
+            .first()
+            .map(|g| g.id.clone())
+            .unwrap_or_else(|| {
+                crate::types::grant_id(
+                    entitlement_id,
+                    principal.id.as_ref().expect("stored resources have ids"),
+                )
+            }),
         entitlement: Some(entitlement.clone()),
-        principal: Some(Resource { id: principal.id.clone(), ..Default::default() }),
+        principal: Some(Resource {
+            id: principal.id.clone(),
+            ..Default::default()
+        }),
         annotations: Vec::new(),
         sources: None,
     };
     match change.outcome {
-        Outcome::Done => info!(entitlement = entitlement_id, principal = %principal_text, "granted"),
-        Outcome::AlreadyDone => info!(entitlement = entitlement_id, principal = %principal_text, "already granted; nothing changed"),
+        Outcome::Done => {
+            info!(entitlement = entitlement_id, principal = %principal_text, "granted")
+        }
+        Outcome::AlreadyDone => {
+            info!(entitlement = entitlement_id, principal = %principal_text, "already granted; nothing changed")
+        }
     }
     Ok((change, subject))
 }
 
 /// The one-shot `--revoke-grant` mode.
-pub async fn revoke(provisioner: &dyn Provisioner, path: &Path, grant_id: &str, audit: &AuditLog, retry: &Retry) -> Result<Change, ProvisionError> {
+pub async fn revoke(
+    provisioner: &dyn Provisioner,
+    path: &Path,
+    grant_id: &str,
+    audit: &AuditLog,
+    retry: &Retry,
+) -> Result<Change, ProvisionError> {
     let (file, sync) = open(path)?;
-    let mut grant = file
-        .grant(&sync, grant_id)?
-        .ok_or_else(|| ProvisionError::NotFound(format!("grant {grant_id:?} is not in {}; sync first, or check the id", path.display())))?;
-    let entitlement_id = grant.entitlement.as_ref().map(|e| e.id.clone()).unwrap_or_default();
+    let mut grant = file.grant(&sync, grant_id)?.ok_or_else(|| {
+        ProvisionError::NotFound(format!(
+            "grant {grant_id:?} is not in {}; sync first, or check the id",
+            path.display()
+        ))
+    })?;
+    let entitlement_id = grant
+        .entitlement
+        .as_ref()
+        .map(|e| e.id.clone())
+        .unwrap_or_default();
     if let Ok(stored) = load_entitlement(&file, &sync, &entitlement_id) {
         grant.entitlement = Some(stored);
-    } else if let Some(rid) = grant.entitlement.as_ref().and_then(|e| e.resource.as_ref()).and_then(|r| r.id.clone()) {
-        if let (Some(stored), Some(entitlement)) = (file.resource(&sync, &rid.resource_type, &rid.resource)?, grant.entitlement.as_mut()) {
+    } else if let Some(rid) = grant
+        .entitlement
+        .as_ref()
+        .and_then(|e| e.resource.as_ref())
+        .and_then(|r| r.id.clone())
+    {
+        if let (Some(stored), Some(entitlement)) = (
+            file.resource(&sync, &rid.resource_type, &rid.resource)?,
+            grant.entitlement.as_mut(),
+        ) {
             entitlement.resource = Some(stored);
         }
     }
-    let principal = grant.principal.as_ref().and_then(|p| p.id.as_ref()).map(rid_text);
+    let principal = grant
+        .principal
+        .as_ref()
+        .and_then(|p| p.id.as_ref())
+        .map(rid_text);
     let resource_type = grant
         .entitlement
         .as_ref()
@@ -293,7 +382,15 @@ pub async fn revoke(provisioner: &dyn Provisioner, path: &Path, grant_id: &str, 
         ProvisionError::Unsupported(format!("resource type {resource_type} does not have provisioner configured: its grants cannot be revoked"))
     })?;
     let result = with_retry(retry, "revoke", || manager.revoke(&grant)).await;
-    record(audit, "revoke", Some(&entitlement_id), principal.clone(), None, &result, &GrantContext::default())?;
+    record(
+        audit,
+        "revoke",
+        Some(&entitlement_id),
+        principal.clone(),
+        None,
+        &result,
+        &GrantContext::default(),
+    )?;
     let change = result?;
     match change.outcome {
         Outcome::Done => info!(grant = grant_id, "revoked"),
@@ -316,7 +413,11 @@ pub async fn create_account(
     let result = with_retry(retry, "create account", || manager.create_account(info)).await;
     let (outcome, resource, ids, message) = match &result {
         Ok(created) => (
-            if created.already_existed { "already_exists" } else { "created" },
+            if created.already_existed {
+                "already_exists"
+            } else {
+                "created"
+            },
             created.resource.id.as_ref().map(rid_text),
             created.request_ids.clone(),
             None,
@@ -347,16 +448,34 @@ pub async fn delete_resource(
 ) -> Result<Change, ProvisionError> {
     let parent = match C1zFile::open_read(path) {
         Ok(file) => match file.view_sync(None) {
-            Ok(run) => file.resource(&run.sync_id, &resource.resource_type, &resource.resource)?.and_then(|r| r.parent_resource_id),
+            Ok(run) => file
+                .resource(&run.sync_id, &resource.resource_type, &resource.resource)?
+                .and_then(|r| r.parent_resource_id),
             Err(_) => None,
         },
         Err(_) => None,
     };
-    let deleter = provisioner.resource_deleter(&resource.resource_type).ok_or_else(|| {
-        ProvisionError::Unsupported(format!("resource type {} cannot be deleted; use iam_user or sso_user", resource.resource_type))
-    })?;
-    let result = with_retry(retry, "delete resource", || deleter.delete(resource, parent.as_ref())).await;
-    record(audit, "delete_resource", None, None, Some(rid_text(resource)), &result, &GrantContext::default())?;
+    let deleter = provisioner
+        .resource_deleter(&resource.resource_type)
+        .ok_or_else(|| {
+            ProvisionError::Unsupported(format!(
+                "resource type {} cannot be deleted; use iam_user or sso_user",
+                resource.resource_type
+            ))
+        })?;
+    let result = with_retry(retry, "delete resource", || {
+        deleter.delete(resource, parent.as_ref())
+    })
+    .await;
+    record(
+        audit,
+        "delete_resource",
+        None,
+        None,
+        Some(rid_text(resource)),
+        &result,
+        &GrantContext::default(),
+    )?;
     result
 }
 

@@ -14,8 +14,8 @@ use std::time::{Duration, Instant};
 
 use c1z::any;
 use c1z::v2::{
-    ChildResourceType, Entitlement, Grant, GrantExpandable, Resource, ResourceId, ResourceType, SkipEntitlements,
-    SkipEntitlementsAndGrants, SkipGrants,
+    ChildResourceType, Entitlement, Grant, GrantExpandable, Resource, ResourceId, ResourceType,
+    SkipEntitlements, SkipEntitlementsAndGrants, SkipGrants,
 };
 use c1z::C1zFile;
 use futures_util::stream::{FuturesUnordered, StreamExt};
@@ -56,10 +56,15 @@ impl SyncOptions {
     /// connector call, default 5) and `BATON_SYNC_RETRY_DELAY_MS` (first
     /// retry delay, default 1000). Unreadable values keep the defaults.
     pub fn from_env() -> Self {
-        let number = |name: &str| std::env::var(name).ok().and_then(|v| v.trim().parse::<u64>().ok());
+        let number = |name: &str| {
+            std::env::var(name)
+                .ok()
+                .and_then(|v| v.trim().parse::<u64>().ok())
+        };
         SyncOptions {
             keep_syncs: c1z::store::keep_sync_count(),
-            skip_cleanup: std::env::var("BATON_SKIP_CLEANUP").is_ok_and(|v| matches!(v.trim(), "1" | "true" | "TRUE" | "True")),
+            skip_cleanup: std::env::var("BATON_SKIP_CLEANUP")
+                .is_ok_and(|v| matches!(v.trim(), "1" | "true" | "TRUE" | "True")),
             max_attempts: number("BATON_SYNC_MAX_ATTEMPTS").map_or(5, |n| n.clamp(1, 100) as u32),
             retry_delay: Duration::from_millis(number("BATON_SYNC_RETRY_DELAY_MS").unwrap_or(1000)),
             concurrency: DEFAULT_CONCURRENCY,
@@ -88,13 +93,25 @@ pub enum SyncError {
     File(#[from] c1z::Error),
 
     #[error("{phase} of resource type {resource_type} failed: {source}")]
-    Connector { phase: &'static str, resource_type: String, source: ConnectorError },
+    Connector {
+        phase: &'static str,
+        resource_type: String,
+        source: ConnectorError,
+    },
 
     #[error("{phase} of resource type {resource_type} returned the page token {token:?} twice; the listing would never end, so the sync stops here")]
-    PageLoop { phase: &'static str, resource_type: String, token: String },
+    PageLoop {
+        phase: &'static str,
+        resource_type: String,
+        token: String,
+    },
 
     #[error("resource {resource} of type {resource_type} is missing the {trait_name} annotation its type requires")]
-    MissingTrait { resource_type: String, resource: String, trait_name: String },
+    MissingTrait {
+        resource_type: String,
+        resource: String,
+        trait_name: String,
+    },
 
     #[error("connector check failed: {0}")]
     Validate(ConnectorError),
@@ -107,7 +124,11 @@ pub enum SyncError {
 }
 
 /// Runs a full sync of `connector` into the c1z at `path`.
-pub async fn run_sync(connector: &dyn Connector, path: &Path, options: &SyncOptions) -> Result<SyncSummary, SyncError> {
+pub async fn run_sync(
+    connector: &dyn Connector,
+    path: &Path,
+    options: &SyncOptions,
+) -> Result<SyncSummary, SyncError> {
     let started = Instant::now();
     let file = C1zFile::open(path, options.temp_dir.as_deref())?;
     connector.validate().await.map_err(SyncError::Validate)?;
@@ -121,20 +142,32 @@ pub async fn run_sync(connector: &dyn Connector, path: &Path, options: &SyncOpti
     info!("Syncing resources...");
     let resources_by_type = engine.sync_resources(&file, &sync_id).await?;
 
-    let mut summary = SyncSummary { resource_types: types.len(), resources_by_type, ..Default::default() };
+    let mut summary = SyncSummary {
+        resource_types: types.len(),
+        resources_by_type,
+        ..Default::default()
+    };
     if !options.skip_entitlements_and_grants {
         info!("Syncing entitlements...");
-        summary.entitlements = engine.sync_rows(&file, &sync_id, Phase::Entitlements).await?.0;
+        summary.entitlements = engine
+            .sync_rows(&file, &sync_id, Phase::Entitlements)
+            .await?
+            .0;
         info!("Syncing grants...");
         let (grants, expandable) = engine.sync_rows(&file, &sync_id, Phase::Grants).await?;
-        let complete: Vec<String> =
-            engine.syncers.iter().filter(|s| s.lists_every_principal()).map(|s| s.resource_type().id).collect();
+        let complete: Vec<String> = engine
+            .syncers
+            .iter()
+            .filter(|s| s.lists_every_principal())
+            .map(|s| s.resource_type().id)
+            .collect();
         let dropped = drop_grants_to_absent_principals(&file, &sync_id, &complete)?;
         summary.grants = grants - dropped;
         file.set_supports_diff(&sync_id)?;
         if expandable {
             info!("Expanding grants...");
-            let report = expand::expand_grants(&file, &sync_id).map_err(|e| SyncError::Expansion(e.to_string()))?;
+            let report = expand::expand_grants(&file, &sync_id)
+                .map_err(|e| SyncError::Expansion(e.to_string()))?;
             summary.expanded_grants = report.created;
             summary.grants += report.created;
         }
@@ -156,20 +189,29 @@ pub async fn run_sync(connector: &dyn Connector, path: &Path, options: &SyncOpti
 /// Deletes the grants whose principal is of one of `types` but has no
 /// resource row in this sync, and warns once per type with a count and an
 /// example. Returns how many were deleted.
-fn drop_grants_to_absent_principals(file: &C1zFile, sync_id: &str, types: &[String]) -> Result<usize, SyncError> {
+fn drop_grants_to_absent_principals(
+    file: &C1zFile,
+    sync_id: &str,
+    types: &[String],
+) -> Result<usize, SyncError> {
     let mut dropped = 0;
     for type_id in types {
         let absent = "FROM v1_grants AS g WHERE g.sync_id = ?1 AND g.principal_resource_type_id = ?2 AND NOT EXISTS \
              (SELECT 1 FROM v1_resources AS r WHERE r.sync_id = ?1 AND r.external_id = g.principal_resource_type_id || ':' || g.principal_resource_id)";
-        let (count, example): (usize, Option<String>) = file.conn().query_row(
-            &format!("SELECT COUNT(*), MIN(g.principal_resource_id) {absent}"),
-            [sync_id, type_id.as_str()],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        ).map_err(c1z::Error::from)?;
+        let (count, example): (usize, Option<String>) = file
+            .conn()
+            .query_row(
+                &format!("SELECT COUNT(*), MIN(g.principal_resource_id) {absent}"),
+                [sync_id, type_id.as_str()],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .map_err(c1z::Error::from)?;
         if count == 0 {
             continue;
         }
-        file.conn().execute(&format!("DELETE {absent}"), [sync_id, type_id.as_str()]).map_err(c1z::Error::from)?;
+        file.conn()
+            .execute(&format!("DELETE {absent}"), [sync_id, type_id.as_str()])
+            .map_err(c1z::Error::from)?;
         warn!(
             resource_type = %type_id,
             grants = count,
@@ -210,7 +252,13 @@ struct Listing<S> {
 
 impl<S> Listing<S> {
     fn new(type_id: String, subject: S) -> Self {
-        Listing { type_id, subject, token: String::new(), guard: TokenGuard::default(), count: 0 }
+        Listing {
+            type_id,
+            subject,
+            token: String::new(),
+            guard: TokenGuard::default(),
+            count: 0,
+        }
     }
 }
 
@@ -247,9 +295,15 @@ impl Engine {
         }
         let syncers: Vec<Arc<dyn ResourceSyncer>> = all
             .into_iter()
-            .filter(|s| options.resource_types.is_empty() || options.resource_types.contains(&s.resource_type().id))
+            .filter(|s| {
+                options.resource_types.is_empty()
+                    || options.resource_types.contains(&s.resource_type().id)
+            })
             .collect();
-        let by_type = syncers.iter().map(|s| (s.resource_type().id, (s.clone(), s.resource_type()))).collect();
+        let by_type = syncers
+            .iter()
+            .map(|s| (s.resource_type().id, (s.clone(), s.resource_type())))
+            .collect();
         Ok(Engine {
             syncers,
             by_type,
@@ -262,7 +316,12 @@ impl Engine {
     /// Calls the connector, retrying retryable errors with exponential
     /// backoff and jitter: the n-th retry waits a random time between half
     /// and all of `retry_delay * 2^(n-1)`, at most 30 s.
-    async fn call<T, F, Fut>(&self, phase: &'static str, rt: &str, mut f: F) -> Result<Page<T>, SyncError>
+    async fn call<T, F, Fut>(
+        &self,
+        phase: &'static str,
+        rt: &str,
+        mut f: F,
+    ) -> Result<Page<T>, SyncError>
     where
         F: FnMut() -> Fut,
         Fut: Future<Output = Result<Page<T>, ConnectorError>>,
@@ -272,50 +331,91 @@ impl Engine {
             match f().await {
                 Ok(page) => return Ok(page),
                 Err(e) if e.is_retryable() && attempt < self.max_attempts => {
-                    let backoff = self.retry_delay.saturating_mul(1 << (attempt - 1).min(16)).min(MAX_RETRY_WAIT);
-                    let wait = backoff.mul_f64(rand::Rng::gen_range(&mut rand::thread_rng(), 0.5..=1.0));
+                    let backoff = self
+                        .retry_delay
+                        .saturating_mul(1 << (attempt - 1).min(16))
+                        .min(MAX_RETRY_WAIT);
+                    let wait =
+                        backoff.mul_f64(rand::Rng::gen_range(&mut rand::thread_rng(), 0.5..=1.0));
                     warn!(resource_type = rt, phase, attempt, wait_ms = wait.as_millis() as u64, error = %e, "retrying after a transient error");
                     tokio::time::sleep(wait).await;
                     attempt += 1;
                 }
-                Err(source) => return Err(SyncError::Connector { phase, resource_type: rt.into(), source }),
+                Err(source) => {
+                    return Err(SyncError::Connector {
+                        phase,
+                        resource_type: rt.into(),
+                        source,
+                    })
+                }
             }
         }
     }
 
-    async fn fetch_resources(&self, listing: Listing<Option<ResourceId>>) -> (Listing<Option<ResourceId>>, Result<Page<Resource>, SyncError>) {
+    async fn fetch_resources(
+        &self,
+        listing: Listing<Option<ResourceId>>,
+    ) -> (
+        Listing<Option<ResourceId>>,
+        Result<Page<Resource>, SyncError>,
+    ) {
         let syncer = self.by_type[&listing.type_id].0.clone();
-        let result = self.call("listing resources", &listing.type_id, || syncer.list(listing.subject.as_ref(), &listing.token)).await;
+        let result = self
+            .call("listing resources", &listing.type_id, || {
+                syncer.list(listing.subject.as_ref(), &listing.token)
+            })
+            .await;
         (listing, result)
     }
 
     /// Lists every resource type, then the children that resources announce
     /// with `ChildResourceType`, with up to `concurrency` pages in flight.
     /// Pages of one listing follow each other; different listings overlap.
-    async fn sync_resources(&self, file: &C1zFile, sync_id: &str) -> Result<Vec<(String, usize)>, SyncError> {
-        let mut waiting: VecDeque<Listing<Option<ResourceId>>> =
-            self.syncers.iter().map(|s| Listing::new(s.resource_type().id, None)).collect();
+    async fn sync_resources(
+        &self,
+        file: &C1zFile,
+        sync_id: &str,
+    ) -> Result<Vec<(String, usize)>, SyncError> {
+        let mut waiting: VecDeque<Listing<Option<ResourceId>>> = self
+            .syncers
+            .iter()
+            .map(|s| Listing::new(s.resource_type().id, None))
+            .collect();
         let mut running = FuturesUnordered::new();
         let mut listed: HashSet<(String, String, String)> = HashSet::new();
-        let mut counts: Vec<(String, usize)> = self.syncers.iter().map(|s| (s.resource_type().id, 0)).collect();
+        let mut counts: Vec<(String, usize)> = self
+            .syncers
+            .iter()
+            .map(|s| (s.resource_type().id, 0))
+            .collect();
         let mut buffer: Vec<Resource> = Vec::new();
         loop {
             while running.len() < self.concurrency {
-                let Some(listing) = waiting.pop_front() else { break };
+                let Some(listing) = waiting.pop_front() else {
+                    break;
+                };
                 running.push(self.fetch_resources(listing));
             }
-            let Some((mut listing, page)) = running.next().await else { break };
+            let Some((mut listing, page)) = running.next().await else {
+                break;
+            };
             let page = page?;
             let type_id = listing.type_id.clone();
             let trait_name = required_trait(&self.by_type[&type_id].1);
             for mut resource in page.items {
-                let Some(id) = resource.id.as_ref() else { continue };
+                let Some(id) = resource.id.as_ref() else {
+                    continue;
+                };
                 if id.resource.is_empty() || id.resource_type != type_id {
                     warn!(resource_type = %type_id, "dropping a resource with no id or the wrong type");
                     continue;
                 }
                 if let Some(name) = trait_name {
-                    if !resource.annotations.iter().any(|a| a.type_url.ends_with(name)) {
+                    if !resource
+                        .annotations
+                        .iter()
+                        .any(|a| a.type_url.ends_with(name))
+                    {
                         return Err(SyncError::MissingTrait {
                             resource_type: type_id.clone(),
                             resource: id.resource.clone(),
@@ -329,7 +429,11 @@ impl Engine {
                         continue;
                     }
                     let id = resource.id.clone().unwrap_or_default();
-                    if listed.insert((child.resource_type_id.clone(), id.resource_type.clone(), id.resource.clone())) {
+                    if listed.insert((
+                        child.resource_type_id.clone(),
+                        id.resource_type.clone(),
+                        id.resource.clone(),
+                    )) {
                         waiting.push_back(Listing::new(child.resource_type_id.clone(), Some(id)));
                     }
                 }
@@ -341,7 +445,9 @@ impl Engine {
                 buffer.clear();
             }
             if !page.next_token.is_empty() {
-                listing.guard.check("listing resources", &type_id, &page.next_token)?;
+                listing
+                    .guard
+                    .check("listing resources", &type_id, &page.next_token)?;
                 listing.token = page.next_token;
                 // Finish started listings first, so fewer of them are open at once.
                 waiting.push_front(listing);
@@ -362,34 +468,51 @@ impl Engine {
     fn type_skips(&self, type_id: &str) -> (bool, bool) {
         let rt = &self.by_type[type_id].1;
         let all = any::contains::<SkipEntitlementsAndGrants>(&rt.annotations);
-        (all || any::contains::<SkipEntitlements>(&rt.annotations), all)
+        (
+            all || any::contains::<SkipEntitlements>(&rt.annotations),
+            all,
+        )
     }
 
     /// The listing of `phase` for a resource, unless its type or the
     /// resource itself opts out of that phase.
     fn listing_for(&self, phase: Phase, resource: Resource) -> Option<Listing<Resource>> {
-        let type_id = resource.id.as_ref().map(|i| i.resource_type.clone()).unwrap_or_default();
+        let type_id = resource
+            .id
+            .as_ref()
+            .map(|i| i.resource_type.clone())
+            .unwrap_or_default();
         if !self.by_type.contains_key(&type_id) {
             return None;
         }
         let (skip_entitlements, skip_all) = self.type_skips(&type_id);
         let skipped = match phase {
-            Phase::Entitlements => skip_entitlements || any::contains::<SkipEntitlements>(&resource.annotations),
+            Phase::Entitlements => {
+                skip_entitlements || any::contains::<SkipEntitlements>(&resource.annotations)
+            }
             Phase::Grants => skip_all || any::contains::<SkipGrants>(&resource.annotations),
         } || any::contains::<SkipEntitlementsAndGrants>(&resource.annotations);
         (!skipped).then(|| Listing::new(type_id, resource))
     }
 
-    async fn fetch_rows(&self, phase: Phase, listing: Listing<Resource>) -> (Listing<Resource>, Result<(Rows, String), SyncError>) {
+    async fn fetch_rows(
+        &self,
+        phase: Phase,
+        listing: Listing<Resource>,
+    ) -> (Listing<Resource>, Result<(Rows, String), SyncError>) {
         let syncer = self.by_type[&listing.type_id].0.clone();
         let (resource, token) = (&listing.subject, &listing.token);
         let result = match phase {
             Phase::Entitlements => self
-                .call(phase.name(), &listing.type_id, || syncer.entitlements(resource, token))
+                .call(phase.name(), &listing.type_id, || {
+                    syncer.entitlements(resource, token)
+                })
                 .await
                 .map(|page| (Rows::Entitlements(page.items), page.next_token)),
             Phase::Grants => self
-                .call(phase.name(), &listing.type_id, || syncer.grants(resource, token))
+                .call(phase.name(), &listing.type_id, || {
+                    syncer.grants(resource, token)
+                })
                 .await
                 .map(|page| (Rows::Grants(page.items), page.next_token)),
         };
@@ -400,7 +523,12 @@ impl Engine {
     /// the resources from the database a chunk at a time, with up to
     /// `concurrency` pages in flight. Returns the rows written and whether
     /// any grant is expandable.
-    async fn sync_rows(&self, file: &C1zFile, sync_id: &str, phase: Phase) -> Result<(usize, bool), SyncError> {
+    async fn sync_rows(
+        &self,
+        file: &C1zFile,
+        sync_id: &str,
+        phase: Phase,
+    ) -> Result<(usize, bool), SyncError> {
         let mut after = 0i64;
         let mut exhausted = false;
         let mut waiting: VecDeque<Listing<Resource>> = VecDeque::new();
@@ -420,16 +548,25 @@ impl Engine {
                     }
                     continue;
                 }
-                let Some(listing) = waiting.pop_front() else { break };
+                let Some(listing) = waiting.pop_front() else {
+                    break;
+                };
                 running.push(self.fetch_rows(phase, listing));
             }
-            let Some((mut listing, result)) = running.next().await else { break };
+            let Some((mut listing, result)) = running.next().await else {
+                break;
+            };
             let (rows, next_token) = result?;
             let kept = match rows {
                 Rows::Entitlements(items) => {
                     let before = entitlements.len();
                     entitlements.extend(items.into_iter().filter(|e| {
-                        let t = e.resource.as_ref().and_then(|r| r.id.as_ref()).map(|i| i.resource_type.as_str()).unwrap_or("");
+                        let t = e
+                            .resource
+                            .as_ref()
+                            .and_then(|r| r.id.as_ref())
+                            .map(|i| i.resource_type.as_str())
+                            .unwrap_or("");
                         self.by_type.contains_key(t)
                     }));
                     entitlements.len() - before
@@ -437,7 +574,9 @@ impl Engine {
                 Rows::Grants(items) => {
                     let before = grants.len();
                     grants.extend(items.into_iter().filter(|g| self.grant_in_scope(g)));
-                    expandable |= grants[before..].iter().any(|g| any::contains::<GrantExpandable>(&g.annotations));
+                    expandable |= grants[before..]
+                        .iter()
+                        .any(|g| any::contains::<GrantExpandable>(&g.annotations));
                     grants.len() - before
                 }
             };
@@ -452,7 +591,9 @@ impl Engine {
                 grants.clear();
             }
             if !next_token.is_empty() {
-                listing.guard.check(phase.name(), &listing.type_id, &next_token)?;
+                listing
+                    .guard
+                    .check(phase.name(), &listing.type_id, &next_token)?;
                 listing.token = next_token;
                 waiting.push_front(listing);
             }
@@ -478,7 +619,11 @@ impl Engine {
             .and_then(|e| e.resource.as_ref())
             .and_then(|r| r.id.as_ref())
             .map(|i| i.resource_type.as_str());
-        let principal_type = grant.principal.as_ref().and_then(|p| p.id.as_ref()).map(|i| i.resource_type.as_str());
+        let principal_type = grant
+            .principal
+            .as_ref()
+            .and_then(|p| p.id.as_ref())
+            .map(|i| i.resource_type.as_str());
         matches!((ent_type, principal_type), (Some(e), Some(p)) if self.by_type.contains_key(e) && self.by_type.contains_key(p))
     }
 }
@@ -498,24 +643,38 @@ fn fill_status_from_user_trait(resource: &mut Resource) {
     }
     if let Some(user) = any::find::<c1z::v2::UserTrait>(&resource.annotations) {
         if let Some(status) = user.status {
-            resource.status = Some(c1z::v2::Status { status: status.status, details: status.details });
+            resource.status = Some(c1z::v2::Status {
+                status: status.status,
+                details: status.details,
+            });
         }
     }
 }
 
 /// Up to `limit` resources of a sync with row ids above `after`, in row order.
-fn resources_after(file: &C1zFile, sync_id: &str, after: i64, limit: usize) -> Result<Vec<(i64, Resource)>, SyncError> {
+fn resources_after(
+    file: &C1zFile,
+    sync_id: &str,
+    after: i64,
+    limit: usize,
+) -> Result<Vec<(i64, Resource)>, SyncError> {
     let mut stmt = file
         .conn()
         .prepare_cached("SELECT id, external_id, data FROM v1_resources WHERE sync_id = ?1 AND id > ?2 ORDER BY id LIMIT ?3")
         .map_err(c1z::Error::from)?;
-    let mut rows = stmt.query(rusqlite::params![sync_id, after, limit as i64]).map_err(c1z::Error::from)?;
+    let mut rows = stmt
+        .query(rusqlite::params![sync_id, after, limit as i64])
+        .map_err(c1z::Error::from)?;
     let mut out = Vec::with_capacity(limit);
     while let Some(row) = rows.next().map_err(c1z::Error::from)? {
         let row_id: i64 = row.get(0).map_err(c1z::Error::from)?;
         let key: String = row.get(1).map_err(c1z::Error::from)?;
         let data: Vec<u8> = row.get(2).map_err(c1z::Error::from)?;
-        let resource = Resource::decode(data.as_slice()).map_err(|source| c1z::Error::Decode { table: "v1_resources", id: key, source })?;
+        let resource = Resource::decode(data.as_slice()).map_err(|source| c1z::Error::Decode {
+            table: "v1_resources",
+            id: key,
+            source,
+        })?;
         out.push((row_id, resource));
     }
     Ok(out)
@@ -530,7 +689,11 @@ struct TokenGuard {
 impl TokenGuard {
     fn check(&mut self, phase: &'static str, rt: &str, token: &str) -> Result<(), SyncError> {
         if !self.seen.insert(token.to_string()) {
-            return Err(SyncError::PageLoop { phase, resource_type: rt.into(), token: token.into() });
+            return Err(SyncError::PageLoop {
+                phase,
+                resource_type: rt.into(),
+                token: token.into(),
+            });
         }
         Ok(())
     }

@@ -3,19 +3,26 @@
 
 use c1z::any;
 use c1z::v2::{
-    entitlement::PurposeValue, resource_type::Trait, user_trait, ChildResourceType, Entitlement, Grant, GrantExpandable,
-    Resource, ResourceId, ResourceType,
+    entitlement::PurposeValue, resource_type::Trait, user_trait, ChildResourceType, Entitlement,
+    Grant, GrantExpandable, Resource, ResourceId, ResourceType,
 };
 use prost_types::{value::Kind, Struct, Value};
 
 /// A resource id.
 pub fn rid(resource_type: &str, resource: &str) -> ResourceId {
-    ResourceId { resource_type: resource_type.into(), resource: resource.into(), baton_resource: false }
+    ResourceId {
+        resource_type: resource_type.into(),
+        resource: resource.into(),
+        baton_resource: false,
+    }
 }
 
 /// A resource carrying only its id, as principals are stored in grants.
 pub fn id_only(resource_type: &str, resource: &str) -> Resource {
-    Resource { id: Some(rid(resource_type, resource)), ..Default::default() }
+    Resource {
+        id: Some(rid(resource_type, resource)),
+        ..Default::default()
+    }
 }
 
 /// The SDK-standard entitlement id: `<resource type>:<resource id>:<slug>`.
@@ -25,7 +32,10 @@ pub fn entitlement_id(resource: &ResourceId, slug: &str) -> String {
 
 /// The SDK-standard grant id: `<entitlement id>:<principal type>:<principal id>`.
 pub fn grant_id(entitlement_id: &str, principal: &ResourceId) -> String {
-    format!("{}:{}:{}", entitlement_id, principal.resource_type, principal.resource)
+    format!(
+        "{}:{}:{}",
+        entitlement_id, principal.resource_type, principal.resource
+    )
 }
 
 /// An assignment entitlement in the SDK's shape.
@@ -54,7 +64,10 @@ pub fn grant(entitlement: Entitlement, principal: &ResourceId) -> Grant {
     let id = grant_id(&entitlement.id, principal);
     Grant {
         entitlement: Some(entitlement),
-        principal: Some(Resource { id: Some(principal.clone()), ..Default::default() }),
+        principal: Some(Resource {
+            id: Some(principal.clone()),
+            ..Default::default()
+        }),
         id,
         annotations: Vec::new(),
         sources: None,
@@ -63,29 +76,40 @@ pub fn grant(entitlement: Entitlement, principal: &ResourceId) -> Grant {
 
 /// A `GrantExpandable` annotation.
 pub fn expandable(entitlement_ids: Vec<String>, shallow: bool) -> prost_types::Any {
-    any::pack(&GrantExpandable { entitlement_ids, shallow, resource_type_ids: Vec::new() })
+    any::pack(&GrantExpandable {
+        entitlement_ids,
+        shallow,
+        resource_type_ids: Vec::new(),
+    })
 }
 
 /// A `ChildResourceType` annotation.
 pub fn child_type(resource_type_id: &str) -> prost_types::Any {
-    any::pack(&ChildResourceType { resource_type_id: resource_type_id.into() })
+    any::pack(&ChildResourceType {
+        resource_type_id: resource_type_id.into(),
+    })
 }
 
 /// The trait a resource of this type must carry, if the type declares one.
 pub fn required_trait(rt: &ResourceType) -> Option<&'static str> {
-    rt.traits.iter().find_map(|t| match Trait::try_from(*t).ok()? {
-        Trait::User => Some("c1.connector.v2.UserTrait"),
-        Trait::Group => Some("c1.connector.v2.GroupTrait"),
-        Trait::Role => Some("c1.connector.v2.RoleTrait"),
-        Trait::App => Some("c1.connector.v2.AppTrait"),
-        Trait::Secret => Some("c1.connector.v2.SecretTrait"),
-        _ => None,
-    })
+    rt.traits
+        .iter()
+        .find_map(|t| match Trait::try_from(*t).ok()? {
+            Trait::User => Some("c1.connector.v2.UserTrait"),
+            Trait::Group => Some("c1.connector.v2.GroupTrait"),
+            Trait::Role => Some("c1.connector.v2.RoleTrait"),
+            Trait::App => Some("c1.connector.v2.AppTrait"),
+            Trait::Secret => Some("c1.connector.v2.SecretTrait"),
+            _ => None,
+        })
 }
 
 /// A `UserTrait.Status` of ENABLED, the SDK default.
 pub fn enabled_user_status() -> user_trait::Status {
-    user_trait::Status { status: user_trait::status::Status::Enabled as i32, details: String::new() }
+    user_trait::Status {
+        status: user_trait::status::Status::Enabled as i32,
+        details: String::new(),
+    }
 }
 
 /// Builds a `google.protobuf.Struct` profile.
@@ -98,17 +122,32 @@ impl Profile {
     }
 
     pub fn string(mut self, key: &str, value: impl Into<String>) -> Self {
-        self.0.fields.insert(key.into(), Value { kind: Some(Kind::StringValue(value.into())) });
+        self.0.fields.insert(
+            key.into(),
+            Value {
+                kind: Some(Kind::StringValue(value.into())),
+            },
+        );
         self
     }
 
     pub fn number(mut self, key: &str, value: f64) -> Self {
-        self.0.fields.insert(key.into(), Value { kind: Some(Kind::NumberValue(value)) });
+        self.0.fields.insert(
+            key.into(),
+            Value {
+                kind: Some(Kind::NumberValue(value)),
+            },
+        );
         self
     }
 
     pub fn structure(mut self, key: &str, value: Struct) -> Self {
-        self.0.fields.insert(key.into(), Value { kind: Some(Kind::StructValue(value)) });
+        self.0.fields.insert(
+            key.into(),
+            Value {
+                kind: Some(Kind::StructValue(value)),
+            },
+        );
         self
     }
 

@@ -70,11 +70,19 @@ impl Edges {
 
 /// Computes the effective access of `principal`.
 pub fn effective_access(snap: &Snapshot, edges: &Edges, principal: &Key) -> EffectiveAccess {
-    let mut access = EffectiveAccess { principal: principal.clone(), holdings: Vec::new(), index: HashMap::new() };
+    let mut access = EffectiveAccess {
+        principal: principal.clone(),
+        holdings: Vec::new(),
+        index: HashMap::new(),
+    };
     for &i in snap.grants_of(principal) {
         let grant = &snap.grants[i].grant;
         let ent = snapshot::entitlement_id(grant).to_string();
-        let via: Vec<String> = snapshot::sources(grant).into_iter().map(|(s, _)| s).filter(|s| *s != ent).collect();
+        let via: Vec<String> = snapshot::sources(grant)
+            .into_iter()
+            .map(|(s, _)| s)
+            .filter(|s| *s != ent)
+            .collect();
         let direct = snapshot::is_direct(grant);
         match access.index.get(&ent) {
             Some(&h) => {
@@ -89,23 +97,37 @@ pub fn effective_access(snap: &Snapshot, edges: &Edges, principal: &Key) -> Effe
             }
             None => {
                 access.index.insert(ent.clone(), access.holdings.len());
-                access.holdings.push(Holding { entitlement_id: ent, grants: vec![i], direct, via });
+                access.holdings.push(Holding {
+                    entitlement_id: ent,
+                    grants: vec![i],
+                    direct,
+                    via,
+                });
             }
         }
     }
 
     // Walk the expansion edges from every held entitlement, breadth first.
-    let mut queue: VecDeque<String> = access.holdings.iter().map(|h| h.entitlement_id.clone()).collect();
+    let mut queue: VecDeque<String> = access
+        .holdings
+        .iter()
+        .map(|h| h.entitlement_id.clone())
+        .collect();
     let mut seen: HashSet<String> = queue.iter().cloned().collect();
     while let Some(source) = queue.pop_front() {
         let source_direct = access.get(&source).is_some_and(|h| h.direct);
         for &i in edges.0.get(&source).map(Vec::as_slice).unwrap_or(&[]) {
             let stored = &snap.grants[i];
-            let expansion = stored.expansion.as_ref().expect("edges index only grants with expansion");
+            let expansion = stored
+                .expansion
+                .as_ref()
+                .expect("edges index only grants with expansion");
             if expansion.shallow && !source_direct {
                 continue;
             }
-            if !expansion.resource_type_ids.is_empty() && !expansion.resource_type_ids.contains(&principal.0) {
+            if !expansion.resource_type_ids.is_empty()
+                && !expansion.resource_type_ids.contains(&principal.0)
+            {
                 continue;
             }
             let dest = snapshot::entitlement_id(&stored.grant).to_string();
@@ -121,7 +143,12 @@ pub fn effective_access(snap: &Snapshot, edges: &Edges, principal: &Key) -> Effe
                 }
                 None => {
                     access.index.insert(dest.clone(), access.holdings.len());
-                    access.holdings.push(Holding { entitlement_id: dest.clone(), grants: Vec::new(), direct: false, via: vec![source.clone()] });
+                    access.holdings.push(Holding {
+                        entitlement_id: dest.clone(),
+                        grants: Vec::new(),
+                        direct: false,
+                        via: vec![source.clone()],
+                    });
                 }
             }
             if seen.insert(dest.clone()) {
@@ -141,7 +168,8 @@ pub fn describe_holding(snap: &Snapshot, access: &EffectiveAccess, holding: &Hol
     }
     for source in &holding.via {
         let mut chain = vec![snap.entitlement_label(source, None)];
-        let mut visited: HashSet<&str> = HashSet::from([holding.entitlement_id.as_str(), source.as_str()]);
+        let mut visited: HashSet<&str> =
+            HashSet::from([holding.entitlement_id.as_str(), source.as_str()]);
         let mut current = access.get(source);
         while let Some(h) = current {
             if h.direct || chain.len() >= 10 {
@@ -181,11 +209,20 @@ pub fn describe_grant(snap: &Snapshot, grant: &Grant) -> String {
 pub fn listing(snap: &Snapshot, principal: &Key) -> Listing {
     let edges = Edges::of(snap);
     let access = effective_access(snap, &edges, principal);
-    let mut listing = Listing::new(&["entitlement", "resource_type", "resource", "granted", "origin"]);
+    let mut listing = Listing::new(&[
+        "entitlement",
+        "resource_type",
+        "resource",
+        "granted",
+        "origin",
+    ]);
     let (mut direct, mut inherited, mut derived) = (0, 0, 0);
     for holding in &access.holdings {
         let ent = snap.any_entitlement(&holding.entitlement_id);
-        let rkey = snapshot::key_of(ent.and_then(|e| e.resource.as_ref()).and_then(|r| r.id.as_ref()));
+        let rkey = snapshot::key_of(
+            ent.and_then(|e| e.resource.as_ref())
+                .and_then(|r| r.id.as_ref()),
+        );
         let origin = if holding.derived() {
             derived += 1;
             "derived"
@@ -196,7 +233,11 @@ pub fn listing(snap: &Snapshot, principal: &Key) -> Listing {
             inherited += 1;
             "stored"
         };
-        let grant_ids: Vec<&str> = holding.grants.iter().map(|&i| snap.grants[i].grant.id.as_str()).collect();
+        let grant_ids: Vec<&str> = holding
+            .grants
+            .iter()
+            .map(|&i| snap.grants[i].grant.id.as_str())
+            .collect();
         listing.push(record! {
             "entitlement" => snap.entitlement_name(&holding.entitlement_id, ent),
             "entitlement_id" => holding.entitlement_id,
@@ -211,7 +252,13 @@ pub fn listing(snap: &Snapshot, principal: &Key) -> Listing {
         });
     }
     let name = snap.resource_label(principal);
-    listing.header.push(format!("Effective access of {} {} ({}:{})", snap.type_label(&principal.0), name, principal.0, principal.1));
+    listing.header.push(format!(
+        "Effective access of {} {} ({}:{})",
+        snap.type_label(&principal.0),
+        name,
+        principal.0,
+        principal.1
+    ));
     listing.footer.push(format!(
         "{} entitlements: {direct} direct, {inherited} inherited, {derived} derived from expansion edges the file did not expand",
         access.holdings.len()

@@ -33,8 +33,14 @@ pub fn binding_permission_set(binding_id: &str) -> Option<&str> {
 /// AWS managed policies that grant administrator access or can grant it to
 /// themselves, with the reason shown in reports.
 pub const ADMIN_EQUIVALENT_POLICIES: &[(&str, &str)] = &[
-    ("AdministratorAccess", "AWS managed policy AdministratorAccess allows every action on every resource"),
-    ("IAMFullAccess", "AWS managed policy IAMFullAccess can grant any permission, including to itself"),
+    (
+        "AdministratorAccess",
+        "AWS managed policy AdministratorAccess allows every action on every resource",
+    ),
+    (
+        "IAMFullAccess",
+        "AWS managed policy IAMFullAccess can grant any permission, including to itself",
+    ),
 ];
 
 /// The reason a managed policy ARN is administrator-equivalent, if it is.
@@ -45,13 +51,20 @@ pub fn admin_equivalent_policy(arn: &str) -> Option<&'static str> {
         return None;
     }
     let name = parts[5].strip_prefix("policy/")?.rsplit('/').next()?;
-    ADMIN_EQUIVALENT_POLICIES.iter().find(|(n, _)| *n == name).map(|(_, reason)| *reason)
+    ADMIN_EQUIVALENT_POLICIES
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map(|(_, reason)| *reason)
 }
 
 /// Whether a policy document (JSON, or URL-encoded JSON as IAM returns it)
 /// has an `Allow` statement with action `*` on resource `*`.
 pub fn allows_everything(document: &str) -> bool {
-    let text = if document.trim_start().starts_with('{') { document.to_string() } else { percent_decode(document) };
+    let text = if document.trim_start().starts_with('{') {
+        document.to_string()
+    } else {
+        percent_decode(document)
+    };
     let Ok(doc) = serde_json::from_str::<Value>(&text) else {
         return false;
     };
@@ -70,7 +83,9 @@ pub fn allows_everything(document: &str) -> bool {
 fn contains_wildcard(value: Option<&Value>, wildcards: &[&str]) -> bool {
     match value {
         Some(Value::String(s)) => wildcards.contains(&s.as_str()),
-        Some(Value::Array(list)) => list.iter().any(|v| v.as_str().is_some_and(|s| wildcards.contains(&s))),
+        Some(Value::Array(list)) => list
+            .iter()
+            .any(|v| v.as_str().is_some_and(|s| wildcards.contains(&s))),
         _ => false,
     }
 }
@@ -82,7 +97,9 @@ fn percent_decode(text: &str) -> String {
     let mut i = 0;
     while i < bytes.len() {
         let escaped = match bytes[i] {
-            b'%' if i + 2 < bytes.len() => hex_value(bytes[i + 1]).zip(hex_value(bytes[i + 2])).map(|(h, l)| h * 16 + l),
+            b'%' if i + 2 < bytes.len() => hex_value(bytes[i + 1])
+                .zip(hex_value(bytes[i + 2]))
+                .map(|(h, l)| h * 16 + l),
             _ => None,
         };
         match (escaped, bytes[i]) {
@@ -109,30 +126,58 @@ mod tests {
 
     #[test]
     fn account_from_arns_and_bindings() {
-        assert_eq!(arn_account("arn:aws:iam::123456789012:user/a"), Some("123456789012"));
-        assert_eq!(arn_account("arn:aws:iam::123456789012:user/a::inline::p"), Some("123456789012"));
-        assert_eq!(arn_account("arn:aws:iam::aws:policy/AdministratorAccess"), None);
-        assert_eq!(arn_account("arn:aws:identitystore:us-east-1::d-1/user/u"), None);
+        assert_eq!(
+            arn_account("arn:aws:iam::123456789012:user/a"),
+            Some("123456789012")
+        );
+        assert_eq!(
+            arn_account("arn:aws:iam::123456789012:user/a::inline::p"),
+            Some("123456789012")
+        );
+        assert_eq!(
+            arn_account("arn:aws:iam::aws:policy/AdministratorAccess"),
+            None
+        );
+        assert_eq!(
+            arn_account("arn:aws:identitystore:us-east-1::d-1/user/u"),
+            None
+        );
         let binding = "arn:aws:sso:::permissionSet/ssoins-1/ps-1-111122223333";
         assert_eq!(binding_account(binding), Some("111122223333"));
-        assert_eq!(binding_permission_set(binding), Some("arn:aws:sso:::permissionSet/ssoins-1/ps-1"));
+        assert_eq!(
+            binding_permission_set(binding),
+            Some("arn:aws:sso:::permissionSet/ssoins-1/ps-1")
+        );
     }
 
     #[test]
     fn admin_policies_in_any_partition() {
         assert!(admin_equivalent_policy("arn:aws:iam::aws:policy/AdministratorAccess").is_some());
-        assert!(admin_equivalent_policy("arn:aws-us-gov:iam::aws:policy/AdministratorAccess").is_some());
+        assert!(
+            admin_equivalent_policy("arn:aws-us-gov:iam::aws:policy/AdministratorAccess").is_some()
+        );
         assert!(admin_equivalent_policy("arn:aws:iam::aws:policy/ReadOnlyAccess").is_none());
-        assert!(admin_equivalent_policy("arn:aws:iam::123456789012:policy/AdministratorAccess").is_none());
+        assert!(
+            admin_equivalent_policy("arn:aws:iam::123456789012:policy/AdministratorAccess")
+                .is_none()
+        );
     }
 
     #[test]
     fn star_on_star_documents() {
-        assert!(allows_everything(r#"{"Statement":{"Effect":"Allow","Action":"*","Resource":"*"}}"#));
-        assert!(allows_everything(r#"{"Statement":[{"Effect":"Allow","Action":["s3:Get*","*"],"Resource":["*"]}]}"#));
+        assert!(allows_everything(
+            r#"{"Statement":{"Effect":"Allow","Action":"*","Resource":"*"}}"#
+        ));
+        assert!(allows_everything(
+            r#"{"Statement":[{"Effect":"Allow","Action":["s3:Get*","*"],"Resource":["*"]}]}"#
+        ));
         assert!(allows_everything("%7B%22Statement%22%3A%7B%22Effect%22%3A%22Allow%22%2C%22Action%22%3A%22%2A%22%2C%22Resource%22%3A%22%2A%22%7D%7D"));
-        assert!(!allows_everything(r#"{"Statement":{"Effect":"Deny","Action":"*","Resource":"*"}}"#));
-        assert!(!allows_everything(r#"{"Statement":{"Effect":"Allow","Action":"s3:*","Resource":"*"}}"#));
+        assert!(!allows_everything(
+            r#"{"Statement":{"Effect":"Deny","Action":"*","Resource":"*"}}"#
+        ));
+        assert!(!allows_everything(
+            r#"{"Statement":{"Effect":"Allow","Action":"s3:*","Resource":"*"}}"#
+        ));
         assert!(!allows_everything("not json"));
     }
 }

@@ -34,13 +34,25 @@ struct Side {
 }
 
 fn side(snap: &Snapshot) -> Side {
-    let mut s = Side { resources: BTreeMap::new(), entitlements: BTreeMap::new(), grants: BTreeMap::new() };
+    let mut s = Side {
+        resources: BTreeMap::new(),
+        entitlements: BTreeMap::new(),
+        grants: BTreeMap::new(),
+    };
     for r in &snap.resources {
         let key = key_of(r.id.as_ref());
         let id = format!("{}:{}", key.0, key.1);
         s.resources.insert(
             id.clone(),
-            Change { change: "", kind: "resource", id, resource_type: key.0.clone(), name: snap.resource_label(&key), principal: String::new(), entitlement: String::new() },
+            Change {
+                change: "",
+                kind: "resource",
+                id,
+                resource_type: key.0.clone(),
+                name: snap.resource_label(&key),
+                principal: String::new(),
+                entitlement: String::new(),
+            },
         );
     }
     for e in &snap.entitlements {
@@ -69,7 +81,11 @@ fn side(snap: &Snapshot) -> Side {
                 kind: "grant",
                 id: grant.id.clone(),
                 resource_type: snapshot::entitlement_resource_key(grant).0,
-                name: format!("{} → {}", snap.resource_label(&pkey), snap.entitlement_name(ent, grant.entitlement.as_ref())),
+                name: format!(
+                    "{} → {}",
+                    snap.resource_label(&pkey),
+                    snap.entitlement_name(ent, grant.entitlement.as_ref())
+                ),
                 principal: format!("{}:{}", pkey.0, pkey.1),
                 entitlement: ent.to_string(),
             },
@@ -82,15 +98,25 @@ fn side(snap: &Snapshot) -> Side {
 pub fn changes(old: &Snapshot, new: &Snapshot) -> Vec<Change> {
     let (a, b) = (side(old), side(new));
     let mut out = Vec::new();
-    for (old_rows, new_rows) in [(&a.resources, &b.resources), (&a.entitlements, &b.entitlements), (&a.grants, &b.grants)] {
+    for (old_rows, new_rows) in [
+        (&a.resources, &b.resources),
+        (&a.entitlements, &b.entitlements),
+        (&a.grants, &b.grants),
+    ] {
         for (id, row) in old_rows {
             if !new_rows.contains_key(id) {
-                out.push(Change { change: "removed", ..row.clone() });
+                out.push(Change {
+                    change: "removed",
+                    ..row.clone()
+                });
             }
         }
         for (id, row) in new_rows {
             if !old_rows.contains_key(id) {
-                out.push(Change { change: "added", ..row.clone() });
+                out.push(Change {
+                    change: "added",
+                    ..row.clone()
+                });
             }
         }
     }
@@ -117,7 +143,8 @@ pub fn listing(old: &Snapshot, new: &Snapshot) -> Listing {
             "entitlement" => c.entitlement,
         });
     }
-    let describe = |s: &Snapshot| json!({ "file": s.path.display().to_string(), "sync_id": s.sync.sync_id });
+    let describe =
+        |s: &Snapshot| json!({ "file": s.path.display().to_string(), "sync_id": s.sync.sync_id });
     listing.header.push(format!(
         "old: {} sync {}\nnew: {} sync {}",
         old.path.display(),

@@ -15,8 +15,13 @@ pub fn rows(snap: &Snapshot) -> Vec<ReviewRow> {
 }
 
 /// Writes rows as CSV with a header row (also when there are no rows).
-pub fn write_csv<'a>(out: impl Write, rows: impl IntoIterator<Item = &'a ReviewRow>) -> std::result::Result<(), csv::Error> {
-    let mut writer = csv::WriterBuilder::new().has_headers(false).from_writer(out);
+pub fn write_csv<'a>(
+    out: impl Write,
+    rows: impl IntoIterator<Item = &'a ReviewRow>,
+) -> std::result::Result<(), csv::Error> {
+    let mut writer = csv::WriterBuilder::new()
+        .has_headers(false)
+        .from_writer(out);
     writer.write_record(review::CSV_COLUMNS)?;
     for row in rows {
         writer.serialize(row)?;
@@ -26,7 +31,13 @@ pub fn write_csv<'a>(out: impl Write, rows: impl IntoIterator<Item = &'a ReviewR
 }
 
 /// Writes rows as CSV to a file.
-pub fn write_csv_file<'a>(path: &Path, rows: impl IntoIterator<Item = &'a ReviewRow>) -> Result<()> {
+pub fn write_csv_file<'a>(
+    path: &Path,
+    rows: impl IntoIterator<Item = &'a ReviewRow>,
+) -> Result<()> {
     let file = std::fs::File::create(path).map_err(|e| Error::io(path, e))?;
-    write_csv(std::io::BufWriter::new(file), rows).map_err(|source| Error::Csv { path: path.to_path_buf(), source })
+    write_csv(std::io::BufWriter::new(file), rows).map_err(|source| Error::Csv {
+        path: path.to_path_buf(),
+        source,
+    })
 }

@@ -37,7 +37,10 @@ pub fn resources(snap: &Snapshot, resource_type: Option<&str>) -> Listing {
         if resource_type.is_some_and(|t| t != key.0) {
             continue;
         }
-        let parent = r.parent_resource_id.as_ref().map(|p| format!("{}:{}", p.resource_type, p.resource));
+        let parent = r
+            .parent_resource_id
+            .as_ref()
+            .map(|p| format!("{}:{}", p.resource_type, p.resource));
         listing.push(record! {
             "resource_type" => key.0,
             "id" => key.1,
@@ -86,8 +89,18 @@ pub struct GrantFilter {
 
 /// `grants`: every grant, or those on one entitlement or of one principal.
 pub fn grants(snap: &Snapshot, filter: &GrantFilter) -> Result<Listing> {
-    let principal = filter.principal.as_deref().map(|p| snap.find_principal(p)).transpose()?;
-    let mut listing = Listing::new(&["id", "entitlement", "principal_type", "principal", "granted"]);
+    let principal = filter
+        .principal
+        .as_deref()
+        .map(|p| snap.find_principal(p))
+        .transpose()?;
+    let mut listing = Listing::new(&[
+        "id",
+        "entitlement",
+        "principal_type",
+        "principal",
+        "granted",
+    ]);
     for g in &snap.grants {
         let grant = &g.grant;
         let ent_id = snapshot::entitlement_id(grant);
@@ -98,8 +111,10 @@ pub fn grants(snap: &Snapshot, filter: &GrantFilter) -> Result<Listing> {
         if principal.as_ref().is_some_and(|p| *p != pkey) {
             continue;
         }
-        let sources: BTreeMap<String, Value> =
-            snapshot::sources(grant).into_iter().map(|(k, direct)| (k, json!({ "is_direct": direct }))).collect();
+        let sources: BTreeMap<String, Value> = snapshot::sources(grant)
+            .into_iter()
+            .map(|(k, direct)| (k, json!({ "is_direct": direct })))
+            .collect();
         listing.push(record! {
             "id" => grant.id,
             "entitlement" => ent_id,
@@ -135,7 +150,15 @@ pub fn principals(snap: &Snapshot) -> Listing {
             keys.push(key.clone());
         }
     }
-    let mut listing = Listing::new(&["principal_type", "id", "display_name", "kind", "grants", "direct", "inherited"]);
+    let mut listing = Listing::new(&[
+        "principal_type",
+        "id",
+        "display_name",
+        "kind",
+        "grants",
+        "direct",
+        "inherited",
+    ]);
     for key in keys {
         let (mut direct, mut inherited) = (0, 0);
         for &i in snap.grants_of(&key) {
@@ -189,7 +212,10 @@ pub fn stats(snap: &Snapshot) -> Result<Listing> {
         "entitlements" => stats.entitlements,
         "grants" => stats.grants,
     });
-    listing.header.push(format!("sync {} ({} resource types)", snap.sync.sync_id, stats.resource_types));
+    listing.header.push(format!(
+        "sync {} ({} resource types)",
+        snap.sync.sync_id, stats.resource_types
+    ));
     listing.json = Some(json!({
         "sync_id": snap.sync.sync_id,
         "resource_types": stats.resource_types,
@@ -204,7 +230,15 @@ pub fn stats(snap: &Snapshot) -> Result<Listing> {
 /// `syncs`: every sync run of a file, oldest first, marking the one other subcommands read.
 pub fn syncs(file: &C1zFile) -> Result<Listing> {
     let default = file.view_sync(None).ok().map(|s| s.sync_id);
-    let mut listing = Listing::new(&["sync_id", "type", "started_at", "ended_at", "resources", "grants", "default"]);
+    let mut listing = Listing::new(&[
+        "sync_id",
+        "type",
+        "started_at",
+        "ended_at",
+        "resources",
+        "grants",
+        "default",
+    ]);
     for run in file.syncs()? {
         let stats = file.stats(&run.sync_id)?;
         listing.push(record! {
@@ -262,7 +296,9 @@ fn count_resources_by_type(snap: &Snapshot) -> BTreeMap<String, usize> {
 fn count_grants_by_entitlement(snap: &Snapshot) -> BTreeMap<String, usize> {
     let mut counts = BTreeMap::new();
     for g in &snap.grants {
-        *counts.entry(snapshot::entitlement_id(&g.grant).to_string()).or_insert(0) += 1;
+        *counts
+            .entry(snapshot::entitlement_id(&g.grant).to_string())
+            .or_insert(0) += 1;
     }
     counts
 }

@@ -13,10 +13,20 @@ use c1z_cli::output::Format;
 use c1z_cli::{access, diff, export, inventory, review, Snapshot};
 
 #[derive(Parser)]
-#[command(name = "c1z", version, about = "Read, compare and export c1z files written by Baton connectors")]
+#[command(
+    name = "c1z",
+    version,
+    about = "Read, compare and export c1z files written by Baton connectors"
+)]
 struct Cli {
     /// The c1z file to read.
-    #[arg(short, long, global = true, env = "C1Z_FILE", default_value = "sync.c1z")]
+    #[arg(
+        short,
+        long,
+        global = true,
+        env = "C1Z_FILE",
+        default_value = "sync.c1z"
+    )]
     file: PathBuf,
 
     /// Output format.
@@ -109,7 +119,10 @@ fn main() -> ExitCode {
         Err(err) if is_broken_pipe(&err) => ExitCode::SUCCESS,
         Err(err) => {
             let mut message = format!("{err:#}").replace('\n', " ");
-            if matches!(err.downcast_ref::<c1z_cli::Error>(), Some(c1z_cli::Error::C1z(c1z::Error::UnknownSync { .. }))) {
+            if matches!(
+                err.downcast_ref::<c1z_cli::Error>(),
+                Some(c1z_cli::Error::C1z(c1z::Error::UnknownSync { .. }))
+            ) {
                 message.push_str("; list the syncs with `c1z syncs`");
             }
             eprintln!("c1z: error: {message}");
@@ -124,10 +137,20 @@ fn run(cli: &Cli) -> anyhow::Result<()> {
     let sync_id = cli.sync_id.as_deref();
     let listing = match &cli.command {
         Command::ResourceTypes => inventory::resource_types(&open(&cli.file, sync_id)?),
-        Command::Resources { resource_type } => inventory::resources(&open(&cli.file, sync_id)?, resource_type.as_deref()),
-        Command::Entitlements { resource_type } => inventory::entitlements(&open(&cli.file, sync_id)?, resource_type.as_deref()),
-        Command::Grants { entitlement, principal } => {
-            let filter = inventory::GrantFilter { entitlement: entitlement.clone(), principal: principal.clone() };
+        Command::Resources { resource_type } => {
+            inventory::resources(&open(&cli.file, sync_id)?, resource_type.as_deref())
+        }
+        Command::Entitlements { resource_type } => {
+            inventory::entitlements(&open(&cli.file, sync_id)?, resource_type.as_deref())
+        }
+        Command::Grants {
+            entitlement,
+            principal,
+        } => {
+            let filter = inventory::GrantFilter {
+                entitlement: entitlement.clone(),
+                principal: principal.clone(),
+            };
             inventory::grants(&open(&cli.file, sync_id)?, &filter)?
         }
         Command::Principals => inventory::principals(&open(&cli.file, sync_id)?),
@@ -138,11 +161,26 @@ fn run(cli: &Cli) -> anyhow::Result<()> {
             let key = snap.find_principal(principal)?;
             access::listing(&snap, &key)
         }
-        Command::Diff { old, new, old_sync, new_sync } => {
-            let (old, new) = open_diff_sides(cli, old.as_deref(), new.as_deref(), old_sync.as_deref(), new_sync.as_deref())?;
+        Command::Diff {
+            old,
+            new,
+            old_sync,
+            new_sync,
+        } => {
+            let (old, new) = open_diff_sides(
+                cli,
+                old.as_deref(),
+                new.as_deref(),
+                old_sync.as_deref(),
+                new_sync.as_deref(),
+            )?;
             diff::listing(&old, &new)
         }
-        Command::Review { out: dir, previous, unused_days } => {
+        Command::Review {
+            out: dir,
+            previous,
+            unused_days,
+        } => {
             let snap = open(&cli.file, sync_id)?;
             let previous = previous.as_deref().map(review::load_previous).transpose()?;
             let package = review::build(&snap, previous.as_ref(), *unused_days)?;
@@ -154,10 +192,15 @@ fn run(cli: &Cli) -> anyhow::Result<()> {
             writeln!(out, "wrote {}", written.manifest.display())?;
             writeln!(
                 out,
-                "sync {}: {} rows on {} sheets, {} privileged, {} derived",
+                "sync {}: {} rows on {} account sheets (plus {}), {} privileged, {} derived",
                 e.sync_id,
                 e.review_rows,
                 package.sheets.len(),
+                if package.changes.is_some() {
+                    "Evidence, Privileged and Changes"
+                } else {
+                    "Evidence and Privileged"
+                },
                 e.privileged_rows,
                 e.derived_rows
             )?;
@@ -211,7 +254,11 @@ fn open_diff_sides(
 fn previous_full_sync(path: &Path, newer: &str) -> anyhow::Result<String> {
     let file = c1z::C1zFile::open_read(path)?;
     let syncs = file.syncs()?;
-    let newer_start = syncs.iter().find(|s| s.sync_id == newer).map(|s| s.started_at.clone()).unwrap_or_default();
+    let newer_start = syncs
+        .iter()
+        .find(|s| s.sync_id == newer)
+        .map(|s| s.started_at.clone())
+        .unwrap_or_default();
     syncs
         .iter()
         .filter(|s| s.sync_id != newer && s.sync_type == "full" && s.ended_at.as_deref().is_some_and(|e| e <= newer_start.as_str()))
@@ -223,5 +270,8 @@ fn previous_full_sync(path: &Path, newer: &str) -> anyhow::Result<String> {
 }
 
 fn is_broken_pipe(err: &anyhow::Error) -> bool {
-    err.chain().any(|e| e.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe))
+    err.chain().any(|e| {
+        e.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
 }

@@ -33,7 +33,10 @@ pub struct Listing {
 impl Listing {
     /// Starts a listing with the given columns.
     pub fn new(columns: &[&'static str]) -> Self {
-        Listing { columns: columns.to_vec(), ..Default::default() }
+        Listing {
+            columns: columns.to_vec(),
+            ..Default::default()
+        }
     }
 
     /// Appends a record.
@@ -45,7 +48,9 @@ impl Listing {
     pub fn write(&self, format: Format, out: &mut dyn Write) -> std::io::Result<()> {
         match format {
             Format::Json => {
-                let doc = self.json.clone().unwrap_or_else(|| Value::Array(self.records.iter().cloned().map(Value::Object).collect()));
+                let doc = self.json.clone().unwrap_or_else(|| {
+                    Value::Array(self.records.iter().cloned().map(Value::Object).collect())
+                });
                 serde_json::to_writer_pretty(&mut *out, &doc)?;
                 writeln!(out)
             }
@@ -67,7 +72,11 @@ impl Listing {
                 if table.width().is_none() {
                     table.set_width(fallback_width());
                 }
-                table.set_header(self.columns.iter().map(|c| c.replace('_', " ").to_uppercase()));
+                table.set_header(
+                    self.columns
+                        .iter()
+                        .map(|c| c.replace('_', " ").to_uppercase()),
+                );
                 for record in &self.records {
                     table.add_row(self.columns.iter().map(|c| cell(record.get(*c))));
                 }
@@ -83,7 +92,11 @@ impl Listing {
 
 /// Table width when stdout is not a terminal: `COLUMNS`, else 200 characters.
 fn fallback_width() -> u16 {
-    std::env::var("COLUMNS").ok().and_then(|c| c.trim().parse().ok()).filter(|&w| w >= 40).unwrap_or(200)
+    std::env::var("COLUMNS")
+        .ok()
+        .and_then(|c| c.trim().parse().ok())
+        .filter(|&w| w >= 40)
+        .unwrap_or(200)
 }
 
 /// The text of one cell: strings as they are, lists joined with `; `, null empty.
@@ -91,7 +104,11 @@ pub fn cell(value: Option<&Value>) -> String {
     match value {
         None | Some(Value::Null) => String::new(),
         Some(Value::String(s)) => s.clone(),
-        Some(Value::Array(items)) => items.iter().map(|v| cell(Some(v))).collect::<Vec<_>>().join("; "),
+        Some(Value::Array(items)) => items
+            .iter()
+            .map(|v| cell(Some(v)))
+            .collect::<Vec<_>>()
+            .join("; "),
         Some(other) => other.to_string(),
     }
 }

@@ -17,7 +17,13 @@ use crate::snapshot::{self, key_of, Key, Snapshot};
 /// Profile keys that record whether a user can sign in to the console.
 /// NOTE: the Go baton-aws writes none of them and no MFA status, so the
 /// console-without-MFA check finds nothing in its files.
-pub const CONSOLE_ACCESS_KEYS: &[&str] = &["console_access", "aws_console_access", "password_enabled", "aws_password_enabled", "login_profile"];
+pub const CONSOLE_ACCESS_KEYS: &[&str] = &[
+    "console_access",
+    "aws_console_access",
+    "password_enabled",
+    "aws_password_enabled",
+    "login_profile",
+];
 
 /// The privileged entitlements and user findings of one sync.
 #[derive(Debug, Default)]
@@ -40,10 +46,21 @@ pub fn analyze(snap: &Snapshot) -> Privileges {
     let mut found = Privileges::default();
 
     // Policies that are privileged on their own.
-    let mut policy_entitlements: Vec<(String, Key)> =
-        snap.entitlements.iter().map(|e| (e.id.clone(), key_of(e.resource.as_ref().and_then(|r| r.id.as_ref())))).collect();
+    let mut policy_entitlements: Vec<(String, Key)> = snap
+        .entitlements
+        .iter()
+        .map(|e| {
+            (
+                e.id.clone(),
+                key_of(e.resource.as_ref().and_then(|r| r.id.as_ref())),
+            )
+        })
+        .collect();
     for g in &snap.grants {
-        policy_entitlements.push((snapshot::entitlement_id(&g.grant).to_string(), snapshot::entitlement_resource_key(&g.grant)));
+        policy_entitlements.push((
+            snapshot::entitlement_id(&g.grant).to_string(),
+            snapshot::entitlement_resource_key(&g.grant),
+        ));
     }
     for (id, key) in policy_entitlements {
         if found.entitlements.contains_key(&id) {
@@ -66,7 +83,12 @@ pub fn analyze(snap: &Snapshot) -> Privileges {
             let holder = snapshot::principal_key(&g.grant);
             for conferred in conferring.get(&holder).map(Vec::as_slice).unwrap_or(&[]) {
                 if !found.entitlements.contains_key(conferred) {
-                    let text = format!("{} holds {}: {}", snap.resource_label(&holder), snap.entitlement_name(ent, g.grant.entitlement.as_ref()), root_reason(&reason));
+                    let text = format!(
+                        "{} holds {}: {}",
+                        snap.resource_label(&holder),
+                        snap.entitlement_name(ent, g.grant.entitlement.as_ref()),
+                        root_reason(&reason)
+                    );
                     found.entitlements.insert(conferred.clone(), text);
                     added = true;
                 }
@@ -102,7 +124,8 @@ fn policy_reason(snap: &Snapshot, key: &Key) -> Option<String> {
 fn document_reason(snap: &Snapshot, key: &Key, kind: &str) -> Option<String> {
     let resource = snap.resource(key)?;
     let document = snapshot::profile_string(resource, "policy_document")?;
-    aws::allows_everything(&document).then(|| format!("{kind} {} allows * on *", snap.resource_label(key)))
+    aws::allows_everything(&document)
+        .then(|| format!("{kind} {} allows * on *", snap.resource_label(key)))
 }
 
 /// Drops the "X holds Y: " prefixes of a propagated reason, keeping the root cause.
@@ -128,7 +151,9 @@ fn conferring_entitlements(snap: &Snapshot) -> HashMap<Key, Vec<String>> {
             _ => None,
         };
         if let Some(ps) = permission_set {
-            map.entry(("permission_set".to_string(), ps)).or_default().push(e.id.clone());
+            map.entry(("permission_set".to_string(), ps))
+                .or_default()
+                .push(e.id.clone());
         }
     }
     map
@@ -138,6 +163,8 @@ fn conferring_entitlements(snap: &Snapshot) -> HashMap<Key, Vec<String>> {
 pub fn console_without_mfa(resource: &c1z::v2::Resource) -> Option<String> {
     let user: UserTrait = c1z::any::find(&resource.annotations)?;
     let mfa = user.mfa_status.as_ref()?.mfa_enabled;
-    let console = CONSOLE_ACCESS_KEYS.iter().find_map(|k| snapshot::profile_bool(resource, k))?;
+    let console = CONSOLE_ACCESS_KEYS
+        .iter()
+        .find_map(|k| snapshot::profile_bool(resource, k))?;
     (console && !mfa).then(|| "console access without MFA".to_string())
 }

@@ -5,7 +5,8 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
 use c1z::v2::{
-    Entitlement, Grant, GrantExpandable, GrantImmutable, Resource, ResourceId, ResourceType, UserTrait,
+    Entitlement, Grant, GrantExpandable, GrantImmutable, Resource, ResourceId, ResourceType,
+    UserTrait,
 };
 use c1z::{C1zFile, SyncRun};
 
@@ -57,13 +58,28 @@ impl Snapshot {
             .map(|(grant, expansion)| StoredGrant { grant, expansion })
             .collect();
 
-        let type_index = resource_types.iter().enumerate().map(|(i, rt)| (rt.id.clone(), i)).collect();
-        let resource_index = resources.iter().enumerate().map(|(i, r)| (key_of(r.id.as_ref()), i)).collect();
-        let entitlement_index: HashMap<String, usize> = entitlements.iter().enumerate().map(|(i, e)| (e.id.clone(), i)).collect();
+        let type_index = resource_types
+            .iter()
+            .enumerate()
+            .map(|(i, rt)| (rt.id.clone(), i))
+            .collect();
+        let resource_index = resources
+            .iter()
+            .enumerate()
+            .map(|(i, r)| (key_of(r.id.as_ref()), i))
+            .collect();
+        let entitlement_index: HashMap<String, usize> = entitlements
+            .iter()
+            .enumerate()
+            .map(|(i, e)| (e.id.clone(), i))
+            .collect();
         let mut grants_by_principal: HashMap<Key, Vec<usize>> = HashMap::new();
         let mut embedded_entitlements: HashMap<String, usize> = HashMap::new();
         for (i, g) in grants.iter().enumerate() {
-            grants_by_principal.entry(principal_key(&g.grant)).or_default().push(i);
+            grants_by_principal
+                .entry(principal_key(&g.grant))
+                .or_default()
+                .push(i);
             let id = entitlement_id(&g.grant);
             if !entitlement_index.contains_key(id) {
                 embedded_entitlements.entry(id.to_string()).or_insert(i);
@@ -97,14 +113,19 @@ impl Snapshot {
 
     /// The stored entitlement row with this id.
     pub fn entitlement(&self, id: &str) -> Option<&Entitlement> {
-        self.entitlement_index.get(id).map(|&i| &self.entitlements[i])
+        self.entitlement_index
+            .get(id)
+            .map(|&i| &self.entitlements[i])
     }
 
     /// The entitlement with this id: the stored row, else the copy embedded
     /// in the first grant on it.
     pub fn any_entitlement(&self, id: &str) -> Option<&Entitlement> {
-        self.entitlement(id)
-            .or_else(|| self.embedded_entitlements.get(id).and_then(|&i| self.grants[i].grant.entitlement.as_ref()))
+        self.entitlement(id).or_else(|| {
+            self.embedded_entitlements
+                .get(id)
+                .and_then(|&i| self.grants[i].grant.entitlement.as_ref())
+        })
     }
 
     /// The entitlement of a grant: the stored row when there is one, else the
@@ -117,12 +138,18 @@ impl Snapshot {
 
     /// Indexes into `grants` of the grants held directly by a principal.
     pub fn grants_of(&self, principal: &Key) -> &[usize] {
-        self.grants_by_principal.get(principal).map(Vec::as_slice).unwrap_or(&[])
+        self.grants_by_principal
+            .get(principal)
+            .map(Vec::as_slice)
+            .unwrap_or(&[])
     }
 
     /// Every principal that holds at least one grant, with its grant count.
     pub fn principals_with_grants(&self) -> BTreeMap<Key, usize> {
-        self.grants_by_principal.iter().map(|(k, v)| (k.clone(), v.len())).collect()
+        self.grants_by_principal
+            .iter()
+            .map(|(k, v)| (k.clone(), v.len()))
+            .collect()
     }
 
     /// The display name of a resource type, or its id when it is not stored.
@@ -143,13 +170,22 @@ impl Snapshot {
 
     /// A readable name of an entitlement, such as `Group developers (member)`.
     pub fn entitlement_label(&self, id: &str, fallback: Option<&Entitlement>) -> String {
-        let Some(ent) = self.entitlement(id).or(fallback).or_else(|| self.any_entitlement(id)) else {
+        let Some(ent) = self
+            .entitlement(id)
+            .or(fallback)
+            .or_else(|| self.any_entitlement(id))
+        else {
             return id.to_string();
         };
         let key = key_of(ent.resource.as_ref().and_then(|r| r.id.as_ref()));
         let resource_name = match self.resource(&key) {
             Some(r) if !r.display_name.is_empty() => r.display_name.clone(),
-            _ => ent.resource.as_ref().map(|r| r.display_name.clone()).filter(|n| !n.is_empty()).unwrap_or(key.1.clone()),
+            _ => ent
+                .resource
+                .as_ref()
+                .map(|r| r.display_name.clone())
+                .filter(|n| !n.is_empty())
+                .unwrap_or(key.1.clone()),
         };
         let kind = if !ent.slug.is_empty() {
             ent.slug.clone()
@@ -164,15 +200,22 @@ impl Snapshot {
     /// The readable name of an entitlement on its own: its display name, or
     /// the label when the display name is missing or only repeats the slug.
     pub fn entitlement_name(&self, id: &str, fallback: Option<&Entitlement>) -> String {
-        match self.entitlement(id).or(fallback).or_else(|| self.any_entitlement(id)) {
-            Some(e) if !e.display_name.is_empty() && e.display_name != e.slug => e.display_name.clone(),
+        match self
+            .entitlement(id)
+            .or(fallback)
+            .or_else(|| self.any_entitlement(id))
+        {
+            Some(e) if !e.display_name.is_empty() && e.display_name != e.slug => {
+                e.display_name.clone()
+            }
             _ => self.entitlement_label(id, fallback),
         }
     }
 
     /// The `UserTrait` of a stored resource, when it is a user.
     pub fn user_trait(&self, key: &Key) -> Option<UserTrait> {
-        self.resource(key).and_then(|r| c1z::any::find::<UserTrait>(&r.annotations))
+        self.resource(key)
+            .and_then(|r| c1z::any::find::<UserTrait>(&r.annotations))
     }
 
     /// Resolves a principal given as `TYPE:ID`, a resource id or a display name.
@@ -180,12 +223,25 @@ impl Snapshot {
         let query = query.trim();
         if let Some((t, id)) = query.split_once(':') {
             let key = (t.to_string(), id.to_string());
-            if self.type_index.contains_key(t) && (self.resource_index.contains_key(&key) || self.grants_by_principal.contains_key(&key)) {
+            if self.type_index.contains_key(t)
+                && (self.resource_index.contains_key(&key)
+                    || self.grants_by_principal.contains_key(&key))
+            {
                 return Ok(key);
             }
         }
-        let mut by_id: Vec<Key> = self.resource_index.keys().filter(|k| k.1 == query).cloned().collect();
-        by_id.extend(self.grants_by_principal.keys().filter(|k| k.1 == query && !self.resource_index.contains_key(*k)).cloned());
+        let mut by_id: Vec<Key> = self
+            .resource_index
+            .keys()
+            .filter(|k| k.1 == query)
+            .cloned()
+            .collect();
+        by_id.extend(
+            self.grants_by_principal
+                .keys()
+                .filter(|k| k.1 == query && !self.resource_index.contains_key(*k))
+                .cloned(),
+        );
         let mut matches = if by_id.is_empty() {
             self.resources
                 .iter()
@@ -198,12 +254,20 @@ impl Snapshot {
         matches.sort();
         matches.dedup();
         match matches.len() {
-            0 => Err(Error::PrincipalNotFound { query: query.to_string(), sync_id: self.sync.sync_id.clone() }),
+            0 => Err(Error::PrincipalNotFound {
+                query: query.to_string(),
+                sync_id: self.sync.sync_id.clone(),
+            }),
             1 => Ok(matches.remove(0)),
             count => Err(Error::AmbiguousPrincipal {
                 query: query.to_string(),
                 count,
-                candidates: matches.iter().take(5).map(|k| format!("{}:{}", k.0, k.1)).collect::<Vec<_>>().join(", "),
+                candidates: matches
+                    .iter()
+                    .take(5)
+                    .map(|k| format!("{}:{}", k.0, k.1))
+                    .collect::<Vec<_>>()
+                    .join(", "),
             }),
         }
     }
@@ -211,7 +275,8 @@ impl Snapshot {
 
 /// The key of a resource id (empty strings when absent).
 pub fn key_of(id: Option<&ResourceId>) -> Key {
-    id.map(|r| (r.resource_type.clone(), r.resource.clone())).unwrap_or_default()
+    id.map(|r| (r.resource_type.clone(), r.resource.clone()))
+        .unwrap_or_default()
 }
 
 /// The principal key of a grant.
@@ -221,12 +286,22 @@ pub fn principal_key(grant: &Grant) -> Key {
 
 /// The key of the resource a grant's entitlement belongs to.
 pub fn entitlement_resource_key(grant: &Grant) -> Key {
-    key_of(grant.entitlement.as_ref().and_then(|e| e.resource.as_ref()).and_then(|r| r.id.as_ref()))
+    key_of(
+        grant
+            .entitlement
+            .as_ref()
+            .and_then(|e| e.resource.as_ref())
+            .and_then(|r| r.id.as_ref()),
+    )
 }
 
 /// The entitlement id of a grant.
 pub fn entitlement_id(grant: &Grant) -> &str {
-    grant.entitlement.as_ref().map(|e| e.id.as_str()).unwrap_or("")
+    grant
+        .entitlement
+        .as_ref()
+        .map(|e| e.id.as_str())
+        .unwrap_or("")
 }
 
 /// The `sources` of a grant as (source entitlement id, is_direct) pairs, in key order.
@@ -234,7 +309,12 @@ pub fn sources(grant: &Grant) -> Vec<(String, bool)> {
     grant
         .sources
         .as_ref()
-        .map(|s| s.sources.iter().map(|e| (e.key.clone(), e.value.as_ref().is_some_and(|v| v.is_direct))).collect())
+        .map(|s| {
+            s.sources
+                .iter()
+                .map(|e| (e.key.clone(), e.value.as_ref().is_some_and(|v| v.is_direct)))
+                .collect()
+        })
         .unwrap_or_default()
 }
 
@@ -256,7 +336,12 @@ pub fn is_expanded(grant: &Grant) -> bool {
 
 /// Converts a protobuf `Struct` into JSON.
 pub fn struct_to_json(s: &prost_types::Struct) -> serde_json::Value {
-    serde_json::Value::Object(s.fields.iter().map(|(k, v)| (k.clone(), value_to_json(v))).collect())
+    serde_json::Value::Object(
+        s.fields
+            .iter()
+            .map(|(k, v)| (k.clone(), value_to_json(v)))
+            .collect(),
+    )
 }
 
 /// Converts a protobuf `Value` into JSON.
@@ -264,11 +349,15 @@ pub fn value_to_json(v: &prost_types::Value) -> serde_json::Value {
     use prost_types::value::Kind;
     match &v.kind {
         None | Some(Kind::NullValue(_)) => serde_json::Value::Null,
-        Some(Kind::NumberValue(n)) => serde_json::Number::from_f64(*n).map(serde_json::Value::Number).unwrap_or(serde_json::Value::Null),
+        Some(Kind::NumberValue(n)) => serde_json::Number::from_f64(*n)
+            .map(serde_json::Value::Number)
+            .unwrap_or(serde_json::Value::Null),
         Some(Kind::StringValue(s)) => serde_json::Value::String(s.clone()),
         Some(Kind::BoolValue(b)) => serde_json::Value::Bool(*b),
         Some(Kind::StructValue(s)) => struct_to_json(s),
-        Some(Kind::ListValue(l)) => serde_json::Value::Array(l.values.iter().map(value_to_json).collect()),
+        Some(Kind::ListValue(l)) => {
+            serde_json::Value::Array(l.values.iter().map(value_to_json).collect())
+        }
     }
 }
 
@@ -295,7 +384,15 @@ pub fn profile_bool(resource: &Resource, key: &str) -> Option<bool> {
 pub fn format_timestamp(ts: &prost_types::Timestamp) -> String {
     time::OffsetDateTime::from_unix_timestamp(ts.seconds)
         .map(|t| {
-            format!("{:04}-{:02}-{:02} {:02}:{:02}:{:02} UTC", t.year(), t.month() as u8, t.day(), t.hour(), t.minute(), t.second())
+            format!(
+                "{:04}-{:02}-{:02} {:02}:{:02}:{:02} UTC",
+                t.year(),
+                t.month() as u8,
+                t.day(),
+                t.hour(),
+                t.minute(),
+                t.second()
+            )
         })
         .unwrap_or_else(|_| ts.seconds.to_string())
 }
@@ -303,6 +400,9 @@ pub fn format_timestamp(ts: &prost_types::Timestamp) -> String {
 /// Converts a stored c1z timestamp to RFC 3339 (the stored text when it does not parse).
 pub fn rfc3339(stored: &str) -> String {
     c1z::timefmt::parse(stored)
-        .and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok())
+        .and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
         .unwrap_or_else(|| stored.to_string())
 }

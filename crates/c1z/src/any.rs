@@ -9,7 +9,10 @@ use prost_types::Any;
 
 /// Packs a message into an `Any` with the `type.googleapis.com/` type URL.
 pub fn pack<M: Message + Name>(message: &M) -> Any {
-    Any { type_url: M::type_url(), value: message.encode_to_vec() }
+    Any {
+        type_url: M::type_url(),
+        value: message.encode_to_vec(),
+    }
 }
 
 /// Whether the annotation holds a message of type `M`.
@@ -19,12 +22,19 @@ pub fn is<M: Name>(any: &Any) -> bool {
 
 /// The first annotation of type `M` in a list, decoded.
 pub fn find<M: Message + Name + Default>(annotations: &[Any]) -> Option<M> {
-    annotations.iter().find(|a| is::<M>(a)).and_then(|a| M::decode(a.value.as_slice()).ok())
+    annotations
+        .iter()
+        .find(|a| is::<M>(a))
+        .and_then(|a| M::decode(a.value.as_slice()).ok())
 }
 
 /// Every annotation of type `M` in a list, decoded.
 pub fn find_all<M: Message + Name + Default>(annotations: &[Any]) -> Vec<M> {
-    annotations.iter().filter(|a| is::<M>(a)).filter_map(|a| M::decode(a.value.as_slice()).ok()).collect()
+    annotations
+        .iter()
+        .filter(|a| is::<M>(a))
+        .filter_map(|a| M::decode(a.value.as_slice()).ok())
+        .collect()
 }
 
 /// Whether a list holds an annotation of type `M`.
@@ -40,7 +50,10 @@ mod tests {
     #[test]
     fn empty_message_has_no_value_bytes() {
         let any = pack(&GroupTrait::default());
-        assert_eq!(any.type_url, "type.googleapis.com/c1.connector.v2.GroupTrait");
+        assert_eq!(
+            any.type_url,
+            "type.googleapis.com/c1.connector.v2.GroupTrait"
+        );
         assert!(any.value.is_empty());
         // Field 2 must be absent on the wire, not present with length zero.
         assert_eq!(any.encode_to_vec()[0], 0x0a);
@@ -49,7 +62,10 @@ mod tests {
 
     #[test]
     fn finds_by_type() {
-        let list = vec![pack(&GroupTrait::default()), pack(&V1Identifier { id: "x".into() })];
+        let list = vec![
+            pack(&GroupTrait::default()),
+            pack(&V1Identifier { id: "x".into() }),
+        ];
         assert_eq!(find::<V1Identifier>(&list).unwrap().id, "x");
         assert!(contains::<GroupTrait>(&list));
     }

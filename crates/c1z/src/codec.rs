@@ -57,7 +57,9 @@ pub fn decode_to(source: &Path, dest: &Path, limit: u64) -> Result<Decoded> {
     let mut magic = [0u8; 5];
     let mut got = 0;
     while got < 5 {
-        let n = reader.read(&mut magic[got..]).map_err(|e| Error::io(source, e))?;
+        let n = reader
+            .read(&mut magic[got..])
+            .map_err(|e| Error::io(source, e))?;
         if n == 0 {
             break;
         }
@@ -69,14 +71,20 @@ pub fn decode_to(source: &Path, dest: &Path, limit: u64) -> Result<Decoded> {
     let head = reader.fill_buf_copy(18).map_err(|e| Error::io(source, e))?;
     if let Ok(Some(size)) = zstd::zstd_safe::get_frame_content_size(&head) {
         if size > limit {
-            return Err(Error::TooLarge { path: source.into(), size, limit });
+            return Err(Error::TooLarge {
+                path: source.into(),
+                size,
+                limit,
+            });
         }
     }
 
     let mut decoder = zstd::stream::read::Decoder::with_buffer(reader)
         .map_err(|e| corrupt(source, e))?
         .single_frame();
-    decoder.window_log_max(MAX_WINDOW_LOG).map_err(|e| corrupt(source, e))?;
+    decoder
+        .window_log_max(MAX_WINDOW_LOG)
+        .map_err(|e| corrupt(source, e))?;
     let out = File::create(dest).map_err(|e| Error::io(dest, e))?;
     let mut out = BufWriter::new(out);
     let mut buffer = vec![0u8; 256 * 1024];
@@ -89,13 +97,21 @@ pub fn decode_to(source: &Path, dest: &Path, limit: u64) -> Result<Decoded> {
         };
         written += n as u64;
         if written > limit {
-            return Err(Error::TooLarge { path: source.into(), size: written, limit });
+            return Err(Error::TooLarge {
+                path: source.into(),
+                size: written,
+                limit,
+            });
         }
-        out.write_all(&buffer[..n]).map_err(|e| Error::io(dest, e))?;
+        out.write_all(&buffer[..n])
+            .map_err(|e| Error::io(dest, e))?;
     }
     out.flush().map_err(|e| Error::io(dest, e))?;
     if written == 0 {
-        return Err(Error::Corrupt { path: source.into(), detail: "the zstd frame holds no data".into() });
+        return Err(Error::Corrupt {
+            path: source.into(),
+            detail: "the zstd frame holds no data".into(),
+        });
     }
     Ok(Decoded::Database(written))
 }
@@ -108,17 +124,32 @@ fn check_magic(path: &Path, magic: &[u8]) -> Result<()> {
         return Err(Error::V3Format { path: path.into() });
     }
     if magic.len() < 5 && MAGIC_V1.starts_with(magic) {
-        return Err(Error::Corrupt { path: path.into(), detail: format!("only {} bytes long", magic.len()) });
+        return Err(Error::Corrupt {
+            path: path.into(),
+            detail: format!("only {} bytes long", magic.len()),
+        });
     }
     let shown: String = magic
         .iter()
-        .map(|&b| if b.is_ascii_graphic() { (b as char).to_string() } else { format!("\\x{b:02x}") })
+        .map(|&b| {
+            if b.is_ascii_graphic() {
+                (b as char).to_string()
+            } else {
+                format!("\\x{b:02x}")
+            }
+        })
         .collect();
-    Err(Error::NotC1z { path: path.into(), found: format!("\"{shown}\"") })
+    Err(Error::NotC1z {
+        path: path.into(),
+        found: format!("\"{shown}\""),
+    })
 }
 
 fn corrupt(path: &Path, e: std::io::Error) -> Error {
-    Error::Corrupt { path: path.into(), detail: e.to_string() }
+    Error::Corrupt {
+        path: path.into(),
+        detail: e.to_string(),
+    }
 }
 
 /// Compresses the SQLite file `database` into a c1z at `output`, through
@@ -156,7 +187,10 @@ pub fn encode_from(database: &Path, output: &Path) -> Result<u64> {
 
 /// The temporary path a c1z is written to before it is renamed into place.
 pub fn temp_path(output: &Path) -> PathBuf {
-    let mut name = output.file_name().map(|n| n.to_os_string()).unwrap_or_default();
+    let mut name = output
+        .file_name()
+        .map(|n| n.to_os_string())
+        .unwrap_or_default();
     name.push(".tmp");
     output.with_file_name(name)
 }
@@ -202,11 +236,17 @@ mod tests {
         encode_from(&db, &out).unwrap();
         let bytes = std::fs::read(&out).unwrap();
         assert_eq!(&bytes[..5], MAGIC_V1);
-        assert_eq!(zstd::zstd_safe::get_frame_content_size(&bytes[5..]).unwrap(), Some(data.len() as u64));
+        assert_eq!(
+            zstd::zstd_safe::get_frame_content_size(&bytes[5..]).unwrap(),
+            Some(data.len() as u64)
+        );
         // Frame_Header_Descriptor bit 2 is the content checksum flag.
         assert_ne!(bytes[9] & 0x04, 0);
         let back = dir.path().join("back");
-        assert_eq!(decode_to(&out, &back, u64::MAX).unwrap(), Decoded::Database(data.len() as u64));
+        assert_eq!(
+            decode_to(&out, &back, u64::MAX).unwrap(),
+            Decoded::Database(data.len() as u64)
+        );
         assert_eq!(std::fs::read(back).unwrap(), data);
         assert!(!temp_path(&out).exists());
     }
@@ -216,7 +256,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let dest = dir.path().join("db");
         let not = write(dir.path(), "x.c1z", b"PK\x03\x04 zip file");
-        assert!(matches!(decode_to(&not, &dest, u64::MAX), Err(Error::NotC1z { .. })));
+        assert!(matches!(
+            decode_to(&not, &dest, u64::MAX),
+            Err(Error::NotC1z { .. })
+        ));
         let v3 = write(dir.path(), "v3.c1z", b"C1Z3\0\0\0\0\x10");
         let err = decode_to(&v3, &dest, u64::MAX).unwrap_err();
         assert!(err.to_string().contains("v3 (Pebble)"), "{err}");
@@ -226,17 +269,32 @@ mod tests {
         encode_from(&db, &good).unwrap();
         let bytes = std::fs::read(&good).unwrap();
         let cut = write(dir.path(), "cut.c1z", &bytes[..bytes.len() - 6]);
-        assert!(matches!(decode_to(&cut, &dest, u64::MAX), Err(Error::Corrupt { .. })));
-        assert!(matches!(decode_to(&good, &dest, 1000), Err(Error::TooLarge { .. })));
+        assert!(matches!(
+            decode_to(&cut, &dest, u64::MAX),
+            Err(Error::Corrupt { .. })
+        ));
+        assert!(matches!(
+            decode_to(&good, &dest, 1000),
+            Err(Error::TooLarge { .. })
+        ));
         let short = write(dir.path(), "short.c1z", b"C1Z");
-        assert!(matches!(decode_to(&short, &dest, u64::MAX), Err(Error::Corrupt { .. })));
+        assert!(matches!(
+            decode_to(&short, &dest, u64::MAX),
+            Err(Error::Corrupt { .. })
+        ));
     }
 
     #[test]
     fn empty_or_missing_file_is_a_new_database() {
         let dir = tempfile::tempdir().unwrap();
         let empty = write(dir.path(), "empty.c1z", b"");
-        assert_eq!(decode_to(&empty, &dir.path().join("db"), 10).unwrap(), Decoded::Empty);
-        assert_eq!(decode_to(&dir.path().join("absent.c1z"), &dir.path().join("db"), 10).unwrap(), Decoded::Empty);
+        assert_eq!(
+            decode_to(&empty, &dir.path().join("db"), 10).unwrap(),
+            Decoded::Empty
+        );
+        assert_eq!(
+            decode_to(&dir.path().join("absent.c1z"), &dir.path().join("db"), 10).unwrap(),
+            Decoded::Empty
+        );
     }
 }

@@ -43,7 +43,10 @@ pub fn timestamp(ksuid: &str) -> Option<i64> {
 }
 
 fn encode(bytes: &[u8; 20]) -> String {
-    let mut number: Vec<u32> = bytes.chunks(4).map(|c| u32::from_be_bytes([c[0], c[1], c[2], c[3]])).collect();
+    let mut number: Vec<u32> = bytes
+        .chunks(4)
+        .map(|c| u32::from_be_bytes([c[0], c[1], c[2], c[3]]))
+        .collect();
     let mut digits = Vec::with_capacity(27);
     while number.iter().any(|&limb| limb != 0) {
         let mut remainder = 0u64;
@@ -68,7 +71,10 @@ mod tests {
     #[test]
     fn decodes_the_golden_sync_id() {
         // go-iam.c1z was written at 2026-12-04 19:48:51 UTC.
-        assert_eq!(timestamp("3N1TmQRK35RiH04kun3otT8uXXe"), Some(1_796_413_731));
+        assert_eq!(
+            timestamp("3N1TmQRK35RiH04kun3otT8uXXe"),
+            Some(1_796_413_731)
+        );
     }
 
     #[test]

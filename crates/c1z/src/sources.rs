@@ -7,13 +7,19 @@ use crate::v2::GrantSources;
 impl GrantSources {
     /// The source recorded for an entitlement id.
     pub fn get(&self, key: &str) -> Option<&GrantSource> {
-        self.position(key).ok().and_then(|i| self.sources[i].value.as_ref())
+        self.position(key)
+            .ok()
+            .and_then(|i| self.sources[i].value.as_ref())
     }
 
     /// The source recorded for an entitlement id, for changing it.
     pub fn get_mut(&mut self, key: &str) -> Option<&mut GrantSource> {
         match self.position(key) {
-            Ok(i) => Some(self.sources[i].value.get_or_insert_with(GrantSource::default)),
+            Ok(i) => Some(
+                self.sources[i]
+                    .value
+                    .get_or_insert_with(GrantSource::default),
+            ),
             Err(_) => None,
         }
     }
@@ -26,7 +32,13 @@ impl GrantSources {
     pub fn insert(&mut self, key: &str, source: GrantSource) {
         match self.position(key) {
             Ok(i) => self.sources[i].value = Some(source),
-            Err(i) => self.sources.insert(i, SourcesEntry { key: key.to_string(), value: Some(source) }),
+            Err(i) => self.sources.insert(
+                i,
+                SourcesEntry {
+                    key: key.to_string(),
+                    value: Some(source),
+                },
+            ),
         }
     }
 

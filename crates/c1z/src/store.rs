@@ -57,8 +57,14 @@ const SYNC_RUN_MIGRATIONS: &[(&str, &str)] = &[
     ("ingest_invariant_mode", "text not null default ''"),
 ];
 
-const TABLES_WITH_SYNC_ID: &[&str] =
-    &["v1_resource_types", "v1_resources", "v1_entitlements", "v1_grants", "v1_assets", "v1_connector_sessions"];
+const TABLES_WITH_SYNC_ID: &[&str] = &[
+    "v1_resource_types",
+    "v1_resources",
+    "v1_entitlements",
+    "v1_grants",
+    "v1_assets",
+    "v1_connector_sessions",
+];
 
 /// One row of `v1_sync_runs`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -89,7 +95,10 @@ impl SyncStats {
     /// and zero counts omitted, map keys sorted.
     pub fn to_json(&self) -> String {
         fn map(m: &BTreeMap<String, i64>) -> String {
-            let body: Vec<String> = m.iter().map(|(k, v)| format!("{}:{v}", serde_string(k))).collect();
+            let body: Vec<String> = m
+                .iter()
+                .map(|(k, v)| format!("{}:{v}", serde_string(k)))
+                .collect();
             format!("{{{}}}", body.join(","))
         }
         let mut parts = Vec::new();
@@ -104,9 +113,15 @@ impl SyncStats {
             }
         }
         for (key, value) in [
-            ("resources_by_resource_type", &self.resources_by_resource_type),
+            (
+                "resources_by_resource_type",
+                &self.resources_by_resource_type,
+            ),
             ("grants_by_resource_type", &self.grants_by_resource_type),
-            ("entitlements_by_resource_type", &self.entitlements_by_resource_type),
+            (
+                "entitlements_by_resource_type",
+                &self.entitlements_by_resource_type,
+            ),
         ] {
             if !value.is_empty() {
                 parts.push(format!("\"{key}\":{}", map(value)));
@@ -163,13 +178,31 @@ impl C1zFile {
         let db_path = dir.path().join("db");
         let decoded = codec::decode_to(path, &db_path, codec::max_decoded_bytes())?;
         if decoded == Decoded::Empty && !allow_new {
-            let detail = if path.exists() { "the file is empty" } else { "the file does not exist" };
-            return Err(Error::Invalid(format!("{}: {detail}; give the path of a c1z written by a sync", path.display())));
+            let detail = if path.exists() {
+                "the file is empty"
+            } else {
+                "the file does not exist"
+            };
+            return Err(Error::Invalid(format!(
+                "{}: {detail}; give the path of a c1z written by a sync",
+                path.display()
+            )));
         }
-        let conn = Connection::open(&db_path).map_err(|source| Error::Database { path: path.into(), source })?;
-        let file = C1zFile { path: path.into(), conn, db_path, _dir: dir };
+        let conn = Connection::open(&db_path).map_err(|source| Error::Database {
+            path: path.into(),
+            source,
+        })?;
+        let file = C1zFile {
+            path: path.into(),
+            conn,
+            db_path,
+            _dir: dir,
+        };
         file.prepare().map_err(|e| match e {
-            Error::Sqlite(source) => Error::Database { path: path.into(), source },
+            Error::Sqlite(source) => Error::Database {
+                path: path.into(),
+                source,
+            },
             other => other,
         })?;
         Ok(file)
@@ -193,7 +226,10 @@ impl C1zFile {
             .collect::<Result<_, _>>()?;
         for (column, decl) in SYNC_RUN_MIGRATIONS {
             if !existing.iter().any(|c| c == column) {
-                self.conn.execute(&format!("ALTER TABLE v1_sync_runs ADD COLUMN {column} {decl}"), [])?;
+                self.conn.execute(
+                    &format!("ALTER TABLE v1_sync_runs ADD COLUMN {column} {decl}"),
+                    [],
+                )?;
             }
         }
         Ok(())
@@ -273,8 +309,19 @@ impl C1zFile {
             )?;
             let now = timefmt::now();
             for e in entitlements {
-                let rid = e.resource.as_ref().and_then(|r| r.id.clone()).unwrap_or_default();
-                stmt.execute(params![rid.resource_type, rid.resource, e.id, e.encode_to_vec(), sync_id, now])?;
+                let rid = e
+                    .resource
+                    .as_ref()
+                    .and_then(|r| r.id.clone())
+                    .unwrap_or_default();
+                stmt.execute(params![
+                    rid.resource_type,
+                    rid.resource,
+                    e.id,
+                    e.encode_to_vec(),
+                    sync_id,
+                    now
+                ])?;
             }
         }
         tx.commit()?;
@@ -307,7 +354,11 @@ impl C1zFile {
                 stmt.execute(params![
                     cols.resource_type_id,
                     cols.resource_id,
-                    grant.entitlement.as_ref().map(|e| e.id.as_str()).unwrap_or(""),
+                    grant
+                        .entitlement
+                        .as_ref()
+                        .map(|e| e.id.as_str())
+                        .unwrap_or(""),
                     cols.principal_type,
                     cols.principal_id,
                     grant.id,
@@ -338,7 +389,11 @@ impl C1zFile {
                 stmt.execute(params![
                     cols.resource_type_id,
                     cols.resource_id,
-                    grant.entitlement.as_ref().map(|e| e.id.as_str()).unwrap_or(""),
+                    grant
+                        .entitlement
+                        .as_ref()
+                        .map(|e| e.id.as_str())
+                        .unwrap_or(""),
                     cols.principal_type,
                     cols.principal_id,
                     grant.id,
@@ -354,7 +409,10 @@ impl C1zFile {
 
     /// Marks the sync's `expansion` column authoritative (set when grant expansion starts).
     pub fn set_supports_diff(&self, sync_id: &str) -> Result<()> {
-        self.conn.execute("UPDATE v1_sync_runs SET supports_diff = 1 WHERE sync_id = ?1", [sync_id])?;
+        self.conn.execute(
+            "UPDATE v1_sync_runs SET supports_diff = 1 WHERE sync_id = ?1",
+            [sync_id],
+        )?;
         Ok(())
     }
 
@@ -371,7 +429,10 @@ impl C1zFile {
             params![sync_id, timefmt::now()],
         )?;
         let stats = self.stats(sync_id)?;
-        self.conn.execute("UPDATE v1_sync_runs SET stats = ?2 WHERE sync_id = ?1", params![sync_id, stats.to_json()])?;
+        self.conn.execute(
+            "UPDATE v1_sync_runs SET stats = ?2 WHERE sync_id = ?1",
+            params![sync_id, stats.to_json()],
+        )?;
         if verified {
             self.conn.execute(
                 "UPDATE v1_sync_runs SET ingest_invariant_generation = '1', ingest_invariant_coverage = '[\"I5\",\"I10\"]', \
@@ -384,14 +445,21 @@ impl C1zFile {
 
     /// Row counts of one sync.
     pub fn stats(&self, sync_id: &str) -> Result<SyncStats> {
-        let count = |sql: &str| -> Result<i64> { Ok(self.conn.query_row(sql, [sync_id], |r| r.get(0))?) };
+        let count =
+            |sql: &str| -> Result<i64> { Ok(self.conn.query_row(sql, [sync_id], |r| r.get(0))?) };
         let grouped = |sql: &str| -> Result<BTreeMap<String, i64>> {
             let mut stmt = self.conn.prepare(sql)?;
-            let rows = stmt.query_map([sync_id], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?;
+            let rows = stmt.query_map([sync_id], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?))
+            })?;
             Ok(rows.collect::<Result<_, _>>()?)
         };
         let mut resources_by_type = BTreeMap::new();
-        for rt in self.conn.prepare("SELECT external_id FROM v1_resource_types WHERE sync_id = ?1")?.query_map([sync_id], |r| r.get::<_, String>(0))? {
+        for rt in self
+            .conn
+            .prepare("SELECT external_id FROM v1_resource_types WHERE sync_id = ?1")?
+            .query_map([sync_id], |r| r.get::<_, String>(0))?
+        {
             resources_by_type.insert(rt?, 0);
         }
         resources_by_type.extend(grouped("SELECT resource_type_id, count(*) FROM v1_resources WHERE sync_id = ?1 GROUP BY resource_type_id")?);
@@ -414,12 +482,19 @@ impl C1zFile {
     pub fn cleanup(&self, current: &str, keep: usize) -> Result<()> {
         let keep = keep.max(1);
         let syncs = self.syncs()?;
-        let mut full: Vec<&SyncRun> =
-            syncs.iter().filter(|s| s.sync_type == "full" && s.ended_at.is_some() && s.sync_id != current).collect();
-        full.sort_by(|a, b| (b.ended_at.as_deref(), &b.sync_id).cmp(&(a.ended_at.as_deref(), &a.sync_id)));
+        let mut full: Vec<&SyncRun> = syncs
+            .iter()
+            .filter(|s| s.sync_type == "full" && s.ended_at.is_some() && s.sync_id != current)
+            .collect();
+        full.sort_by(|a, b| {
+            (b.ended_at.as_deref(), &b.sync_id).cmp(&(a.ended_at.as_deref(), &a.sync_id))
+        });
         let kept: Vec<&SyncRun> = full.iter().take(keep - 1).copied().collect();
         let oldest_kept_start = kept.last().map(|s| s.started_at.clone()).or_else(|| {
-            syncs.iter().find(|s| s.sync_id == current).map(|s| s.started_at.clone())
+            syncs
+                .iter()
+                .find(|s| s.sync_id == current)
+                .map(|s| s.started_at.clone())
         });
         let mut doomed = Vec::new();
         for sync in &syncs {
@@ -442,7 +517,10 @@ impl C1zFile {
         let tx = self.conn.unchecked_transaction()?;
         for sync_id in &doomed {
             for table in TABLES_WITH_SYNC_ID {
-                tx.execute(&format!("DELETE FROM {table} WHERE sync_id = ?1"), [sync_id])?;
+                tx.execute(
+                    &format!("DELETE FROM {table} WHERE sync_id = ?1"),
+                    [sync_id],
+                )?;
             }
             tx.execute("DELETE FROM v1_sync_runs WHERE sync_id = ?1", [sync_id])?;
         }
@@ -489,43 +567,73 @@ impl C1zFile {
                 .syncs()?
                 .into_iter()
                 .find(|s| s.sync_id == id)
-                .ok_or_else(|| Error::UnknownSync { path: self.path.clone(), sync_id: id.into() });
+                .ok_or_else(|| Error::UnknownSync {
+                    path: self.path.clone(),
+                    sync_id: id.into(),
+                });
         }
         if let Some(run) = self.latest_finished_sync(Some("full"))? {
             return Ok(run);
         }
-        self.latest_finished_sync(None)?.ok_or_else(|| Error::NoFinishedSync { path: self.path.clone() })
+        self.latest_finished_sync(None)?
+            .ok_or_else(|| Error::NoFinishedSync {
+                path: self.path.clone(),
+            })
     }
 
     /// Resource types of a sync, in row order.
     pub fn resource_types(&self, sync_id: &str) -> Result<Vec<ResourceType>> {
-        self.decode_rows("v1_resource_types", "SELECT external_id, data FROM v1_resource_types WHERE sync_id = ?1 ORDER BY id", sync_id)
+        self.decode_rows(
+            "v1_resource_types",
+            "SELECT external_id, data FROM v1_resource_types WHERE sync_id = ?1 ORDER BY id",
+            sync_id,
+        )
     }
 
     /// Resources of a sync, in row order.
     pub fn resources(&self, sync_id: &str) -> Result<Vec<Resource>> {
-        self.decode_rows("v1_resources", "SELECT external_id, data FROM v1_resources WHERE sync_id = ?1 ORDER BY id", sync_id)
+        self.decode_rows(
+            "v1_resources",
+            "SELECT external_id, data FROM v1_resources WHERE sync_id = ?1 ORDER BY id",
+            sync_id,
+        )
     }
 
     /// Entitlements of a sync, in row order.
     pub fn entitlements(&self, sync_id: &str) -> Result<Vec<Entitlement>> {
-        self.decode_rows("v1_entitlements", "SELECT external_id, data FROM v1_entitlements WHERE sync_id = ?1 ORDER BY id", sync_id)
+        self.decode_rows(
+            "v1_entitlements",
+            "SELECT external_id, data FROM v1_entitlements WHERE sync_id = ?1 ORDER BY id",
+            sync_id,
+        )
     }
 
     /// Grants of a sync, in row order, with their expansion column.
     pub fn grants(&self, sync_id: &str) -> Result<Vec<(Grant, Option<GrantExpandable>)>> {
-        let mut stmt = self.conn.prepare("SELECT external_id, data, expansion FROM v1_grants WHERE sync_id = ?1 ORDER BY id")?;
+        let mut stmt = self.conn.prepare(
+            "SELECT external_id, data, expansion FROM v1_grants WHERE sync_id = ?1 ORDER BY id",
+        )?;
         let mut rows = stmt.query([sync_id])?;
         let mut out = Vec::new();
         while let Some(row) = rows.next()? {
             let id: String = row.get(0)?;
             let data: Vec<u8> = row.get(1)?;
             let expansion: Option<Vec<u8>> = row.get(2)?;
-            let grant = Grant::decode(data.as_slice()).map_err(|source| Error::Decode { table: "v1_grants", id: id.clone(), source })?;
+            let grant = Grant::decode(data.as_slice()).map_err(|source| Error::Decode {
+                table: "v1_grants",
+                id: id.clone(),
+                source,
+            })?;
             let expansion = match expansion {
-                Some(bytes) => Some(
-                    GrantExpandable::decode(bytes.as_slice()).map_err(|source| Error::Decode { table: "v1_grants", id, source })?,
-                ),
+                Some(bytes) => {
+                    Some(GrantExpandable::decode(bytes.as_slice()).map_err(|source| {
+                        Error::Decode {
+                            table: "v1_grants",
+                            id,
+                            source,
+                        }
+                    })?)
+                }
                 None => None,
             };
             out.push((grant, expansion));
@@ -537,40 +645,84 @@ impl C1zFile {
     pub fn entitlement(&self, sync_id: &str, id: &str) -> Result<Option<Entitlement>> {
         let data: Option<Vec<u8>> = self
             .conn
-            .query_row("SELECT data FROM v1_entitlements WHERE sync_id = ?1 AND external_id = ?2", [sync_id, id], |r| r.get(0))
+            .query_row(
+                "SELECT data FROM v1_entitlements WHERE sync_id = ?1 AND external_id = ?2",
+                [sync_id, id],
+                |r| r.get(0),
+            )
             .optional()?;
-        data.map(|d| Entitlement::decode(d.as_slice()).map_err(|source| Error::Decode { table: "v1_entitlements", id: id.into(), source }))
-            .transpose()
+        data.map(|d| {
+            Entitlement::decode(d.as_slice()).map_err(|source| Error::Decode {
+                table: "v1_entitlements",
+                id: id.into(),
+                source,
+            })
+        })
+        .transpose()
     }
 
     /// One resource of a sync by type and id.
-    pub fn resource(&self, sync_id: &str, resource_type: &str, id: &str) -> Result<Option<Resource>> {
+    pub fn resource(
+        &self,
+        sync_id: &str,
+        resource_type: &str,
+        id: &str,
+    ) -> Result<Option<Resource>> {
         let key = format!("{resource_type}:{id}");
         let data: Option<Vec<u8>> = self
             .conn
-            .query_row("SELECT data FROM v1_resources WHERE sync_id = ?1 AND external_id = ?2", [sync_id, key.as_str()], |r| r.get(0))
+            .query_row(
+                "SELECT data FROM v1_resources WHERE sync_id = ?1 AND external_id = ?2",
+                [sync_id, key.as_str()],
+                |r| r.get(0),
+            )
             .optional()?;
-        data.map(|d| Resource::decode(d.as_slice()).map_err(|source| Error::Decode { table: "v1_resources", id: key, source }))
-            .transpose()
+        data.map(|d| {
+            Resource::decode(d.as_slice()).map_err(|source| Error::Decode {
+                table: "v1_resources",
+                id: key,
+                source,
+            })
+        })
+        .transpose()
     }
 
     /// One grant of a sync by id.
     pub fn grant(&self, sync_id: &str, id: &str) -> Result<Option<Grant>> {
         let data: Option<Vec<u8>> = self
             .conn
-            .query_row("SELECT data FROM v1_grants WHERE sync_id = ?1 AND external_id = ?2", [sync_id, id], |r| r.get(0))
+            .query_row(
+                "SELECT data FROM v1_grants WHERE sync_id = ?1 AND external_id = ?2",
+                [sync_id, id],
+                |r| r.get(0),
+            )
             .optional()?;
-        data.map(|d| Grant::decode(d.as_slice()).map_err(|source| Error::Decode { table: "v1_grants", id: id.into(), source }))
-            .transpose()
+        data.map(|d| {
+            Grant::decode(d.as_slice()).map_err(|source| Error::Decode {
+                table: "v1_grants",
+                id: id.into(),
+                source,
+            })
+        })
+        .transpose()
     }
 
-    fn decode_rows<M: Message + Default>(&self, table: &'static str, sql: &str, sync_id: &str) -> Result<Vec<M>> {
+    fn decode_rows<M: Message + Default>(
+        &self,
+        table: &'static str,
+        sql: &str,
+        sync_id: &str,
+    ) -> Result<Vec<M>> {
         let mut stmt = self.conn.prepare(sql)?;
         let mut rows = stmt.query([sync_id])?;
         let mut out = Vec::new();
         while let Some(row) = rows.next()? {
             let data: Vec<u8> = row.get(1)?;
-            out.push(M::decode(data.as_slice()).map_err(|source| Error::Decode { table, id: row.get(0).unwrap_or_default(), source })?);
+            out.push(M::decode(data.as_slice()).map_err(|source| Error::Decode {
+                table,
+                id: row.get(0).unwrap_or_default(),
+                source,
+            })?);
         }
         Ok(out)
     }
@@ -584,7 +736,12 @@ impl C1zFile {
 
     /// Writes the database to another c1z path.
     pub fn save_to(self, output: &Path) -> Result<(u64, u64)> {
-        let C1zFile { conn, db_path, _dir, .. } = self;
+        let C1zFile {
+            conn,
+            db_path,
+            _dir,
+            ..
+        } = self;
         conn.close().map_err(|(_, e)| Error::Sqlite(e))?;
         let raw = std::fs::metadata(&db_path).map(|m| m.len()).unwrap_or(0);
         let written = codec::encode_from(&db_path, output)?;
@@ -603,7 +760,11 @@ struct GrantColumns<'a> {
 
 impl<'a> GrantColumns<'a> {
     fn of(grant: &'a Grant) -> Self {
-        let ent_rid = grant.entitlement.as_ref().and_then(|e| e.resource.as_ref()).and_then(|r| r.id.as_ref());
+        let ent_rid = grant
+            .entitlement
+            .as_ref()
+            .and_then(|e| e.resource.as_ref())
+            .and_then(|r| r.id.as_ref());
         let pid = grant.principal.as_ref().and_then(|p| p.id.as_ref());
         GrantColumns {
             resource_type_id: ent_rid.map(|r| r.resource_type.as_str()).unwrap_or(""),
@@ -616,7 +777,11 @@ impl<'a> GrantColumns<'a> {
 
 /// How many full syncs a file keeps, from `BATON_KEEP_SYNC_COUNT` (default 2).
 pub fn keep_sync_count() -> usize {
-    std::env::var("BATON_KEEP_SYNC_COUNT").ok().and_then(|v| v.trim().parse().ok()).filter(|&n| n > 0).unwrap_or(2)
+    std::env::var("BATON_KEEP_SYNC_COUNT")
+        .ok()
+        .and_then(|v| v.trim().parse().ok())
+        .filter(|&n| n > 0)
+        .unwrap_or(2)
 }
 
 #[cfg(test)]
@@ -625,24 +790,51 @@ mod tests {
     use crate::v2::{ResourceId, V1Identifier};
 
     fn rid(t: &str, id: &str) -> Option<ResourceId> {
-        Some(ResourceId { resource_type: t.into(), resource: id.into(), baton_resource: false })
+        Some(ResourceId {
+            resource_type: t.into(),
+            resource: id.into(),
+            baton_resource: false,
+        })
     }
 
     fn sample(file: &C1zFile) -> String {
         let sync = file.start_sync("full", "").unwrap();
-        file.put_resource_types(&sync, &[ResourceType { id: "group".into(), ..Default::default() }]).unwrap();
-        let group = Resource { id: rid("group", "g1"), display_name: "G".into(), ..Default::default() };
+        file.put_resource_types(
+            &sync,
+            &[ResourceType {
+                id: "group".into(),
+                ..Default::default()
+            }],
+        )
+        .unwrap();
+        let group = Resource {
+            id: rid("group", "g1"),
+            display_name: "G".into(),
+            ..Default::default()
+        };
         file.put_resources(&sync, &[group.clone()]).unwrap();
-        let ent = Entitlement { resource: Some(group), id: "group:g1:member".into(), ..Default::default() };
+        let ent = Entitlement {
+            resource: Some(group),
+            id: "group:g1:member".into(),
+            ..Default::default()
+        };
         file.put_entitlements(&sync, &[ent.clone()]).unwrap();
         let mut grant = Grant {
             entitlement: Some(ent),
-            principal: Some(Resource { id: rid("user", "u1"), ..Default::default() }),
+            principal: Some(Resource {
+                id: rid("user", "u1"),
+                ..Default::default()
+            }),
             id: "group:g1:member:user:u1".into(),
             ..Default::default()
         };
-        grant.annotations.push(any::pack(&V1Identifier { id: "v1".into() }));
-        grant.annotations.push(any::pack(&GrantExpandable { entitlement_ids: vec!["x".into()], ..Default::default() }));
+        grant
+            .annotations
+            .push(any::pack(&V1Identifier { id: "v1".into() }));
+        grant.annotations.push(any::pack(&GrantExpandable {
+            entitlement_ids: vec!["x".into()],
+            ..Default::default()
+        }));
         file.put_grants(&sync, &[grant]).unwrap();
         file.end_sync(&sync, "{\"version\":1}", true).unwrap();
         sync
@@ -662,14 +854,27 @@ mod tests {
         assert!(run.ended_at.is_some());
         let grants = file.grants(&sync).unwrap();
         assert_eq!(grants.len(), 1);
-        assert_eq!(grants[0].0.annotations.len(), 1, "GrantExpandable must leave data");
-        assert_eq!(grants[0].1.as_ref().unwrap().entitlement_ids, vec!["x".to_string()]);
-        let stats: String = file.conn().query_row("SELECT stats FROM v1_sync_runs", [], |r| r.get(0)).unwrap();
+        assert_eq!(
+            grants[0].0.annotations.len(),
+            1,
+            "GrantExpandable must leave data"
+        );
+        assert_eq!(
+            grants[0].1.as_ref().unwrap().entitlement_ids,
+            vec!["x".to_string()]
+        );
+        let stats: String = file
+            .conn()
+            .query_row("SELECT stats FROM v1_sync_runs", [], |r| r.get(0))
+            .unwrap();
         assert_eq!(
             stats,
             "{\"resource_types\":1,\"resources\":1,\"entitlements\":1,\"grants\":1,\"resources_by_resource_type\":{\"group\":1},\"grants_by_resource_type\":{\"group\":1},\"entitlements_by_resource_type\":{\"group\":1}}"
         );
-        let external: String = file.conn().query_row("SELECT external_id FROM v1_resources", [], |r| r.get(0)).unwrap();
+        let external: String = file
+            .conn()
+            .query_row("SELECT external_id FROM v1_resources", [], |r| r.get(0))
+            .unwrap();
         assert_eq!(external, "group:g1");
     }
 
@@ -686,7 +891,12 @@ mod tests {
             ids.push(sync);
         }
         let file = C1zFile::open_read(&path).unwrap();
-        let left: Vec<String> = file.syncs().unwrap().into_iter().map(|s| s.sync_id).collect();
+        let left: Vec<String> = file
+            .syncs()
+            .unwrap()
+            .into_iter()
+            .map(|s| s.sync_id)
+            .collect();
         assert_eq!(left, ids[1..].to_vec());
     }
 
@@ -696,7 +906,11 @@ mod tests {
         let file = C1zFile::open(&dir.path().join("c.c1z"), None).unwrap();
         let sql: String = file
             .conn()
-            .query_row("SELECT sql FROM sqlite_master WHERE name = 'v1_resources'", [], |r| r.get(0))
+            .query_row(
+                "SELECT sql FROM sqlite_master WHERE name = 'v1_resources'",
+                [],
+                |r| r.get(0),
+            )
             .unwrap();
         assert!(sql.starts_with("CREATE TABLE v1_resources (\n"), "{sql}");
         assert!(sql.contains("\n\tparent_resource_type_id text,\n"));

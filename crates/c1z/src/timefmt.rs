@@ -47,7 +47,9 @@ pub fn parse(text: &str) -> Option<OffsetDateTime> {
     } else {
         format!("{fraction:0<9}").get(..9)?.parse::<u32>().ok()?
     };
-    let date = time::Date::from_calendar_date(year, time::Month::try_from(month as u8).ok()?, day as u8).ok()?;
+    let date =
+        time::Date::from_calendar_date(year, time::Month::try_from(month as u8).ok()?, day as u8)
+            .ok()?;
     let clock = time::Time::from_hms_nano(hour, minute, second, nanos).ok()?;
     Some(time::PrimitiveDateTime::new(date, clock).assume_utc())
 }
@@ -62,6 +64,9 @@ mod tests {
         assert_eq!(format(at), "2026-12-04 19:48:57.41112658");
         let whole = parse("2026-12-04 19:48:57").unwrap();
         assert_eq!(format(whole), "2026-12-04 19:48:57");
-        assert_eq!(format(parse("2026-12-04 19:48:57.100").unwrap()), "2026-12-04 19:48:57.1");
+        assert_eq!(
+            format(parse("2026-12-04 19:48:57.100").unwrap()),
+            "2026-12-04 19:48:57.1"
+        );
     }
 }

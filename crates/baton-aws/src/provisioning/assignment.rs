@@ -13,7 +13,9 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use aws_sdk_organizations::types::AccountStatus;
-use aws_sdk_ssoadmin::types::{AccountAssignmentOperationStatus, PrincipalType, StatusValues, TargetType};
+use aws_sdk_ssoadmin::types::{
+    AccountAssignmentOperationStatus, PrincipalType, StatusValues, TargetType,
+};
 use baton_sdk::provision::{is_expanded, Change, GrantManager};
 use baton_sdk::{ConnectorError, ErrorKind};
 use c1z::any;
@@ -36,7 +38,11 @@ pub struct AssignmentLimits {
 
 impl Default for AssignmentLimits {
     fn default() -> Self {
-        AssignmentLimits { poll_interval: Duration::from_secs(1), timeout: Duration::from_secs(300), max_in_flight: 10 }
+        AssignmentLimits {
+            poll_interval: Duration::from_secs(1),
+            timeout: Duration::from_secs(300),
+            max_in_flight: 10,
+        }
     }
 }
 
@@ -57,20 +63,47 @@ struct Target {
 
 fn principal(resource_type: &str, arn: &str) -> Result<(PrincipalType, String), ConnectorError> {
     match resource_type {
-        rt::SSO_USER => Ok((PrincipalType::User, arn.rsplit_once("/user/").map(|(_, id)| id).unwrap_or(arn).to_string())),
-        rt::SSO_GROUP => Ok((PrincipalType::Group, arn.rsplit_once("/group/").map(|(_, id)| id).unwrap_or(arn).to_string())),
-        other => Err(invalid(format!("permission sets are assigned to Identity Center users and groups, not {other}:{arn}"))),
+        rt::SSO_USER => Ok((
+            PrincipalType::User,
+            arn.rsplit_once("/user/")
+                .map(|(_, id)| id)
+                .unwrap_or(arn)
+                .to_string(),
+        )),
+        rt::SSO_GROUP => Ok((
+            PrincipalType::Group,
+            arn.rsplit_once("/group/")
+                .map(|(_, id)| id)
+                .unwrap_or(arn)
+                .to_string(),
+        )),
+        other => Err(invalid(format!(
+            "permission sets are assigned to Identity Center users and groups, not {other}:{arn}"
+        ))),
     }
 }
 
-fn account_and_permission_set(entitlement: &Entitlement) -> Result<(String, String), ConnectorError> {
+fn account_and_permission_set(
+    entitlement: &Entitlement,
+) -> Result<(String, String), ConnectorError> {
     let resource = entitlement.resource.as_ref();
-    let resource_type = resource.and_then(|r| r.id.as_ref()).map(|i| i.resource_type.as_str()).unwrap_or("");
+    let resource_type = resource
+        .and_then(|r| r.id.as_ref())
+        .map(|i| i.resource_type.as_str())
+        .unwrap_or("");
     if resource_type == rt::PERMISSION_SET_ASSIGNMENT {
         let binding: ScopeBindingTrait = resource
             .and_then(|r| any::find(&r.annotations))
-            .ok_or_else(|| invalid(format!("entitlement {} has no scope binding on its resource; sync again", entitlement.id)))?;
-        let account = binding.scope_resource_id.map(|r| r.resource).unwrap_or_default();
+            .ok_or_else(|| {
+                invalid(format!(
+                    "entitlement {} has no scope binding on its resource; sync again",
+                    entitlement.id
+                ))
+            })?;
+        let account = binding
+            .scope_resource_id
+            .map(|r| r.resource)
+            .unwrap_or_default();
         let permission_set = binding.role_id.map(|r| r.resource).unwrap_or_default();
         return Ok((account, permission_set));
     }
@@ -84,13 +117,28 @@ fn account_and_permission_set(entitlement: &Entitlement) -> Result<(String, Stri
 impl Assignments {
     pub fn new(ctx: Arc<Ctx>, limits: AssignmentLimits) -> Self {
         let permits = Semaphore::new(limits.max_in_flight.max(1));
-        Assignments { ctx, limits, permits }
+        Assignments {
+            ctx,
+            limits,
+            permits,
+        }
     }
 
-    fn target(&self, entitlement: &Entitlement, principal_type: &str, principal_arn: &str) -> Result<Target, ConnectorError> {
+    fn target(
+        &self,
+        entitlement: &Entitlement,
+        principal_type: &str,
+        principal_arn: &str,
+    ) -> Result<Target, ConnectorError> {
         let (account, permission_set) = account_and_permission_set(entitlement)?;
         let (principal_type_value, principal_id) = principal(principal_type, principal_arn)?;
-        Ok(Target { account, permission_set, principal_type: principal_type_value, principal_id, who: format!("{principal_type}:{principal_arn}") })
+        Ok(Target {
+            account,
+            permission_set,
+            principal_type: principal_type_value,
+            principal_id,
+            who: format!("{principal_type}:{principal_arn}"),
+        })
     }
 
     /// Whether the principal has a direct assignment of the permission set on the account.
@@ -105,7 +153,10 @@ impl Assignments {
                 .account_assignments(&instance, &t.account, &t.permission_set, &token)
                 .await
                 .map_err(|e| failed(e, "check", &t.who, entitlement))?;
-            if page.iter().any(|a| a.principal_type.as_ref() == Some(&t.principal_type) && a.principal_id.as_deref() == Some(t.principal_id.as_str())) {
+            if page.iter().any(|a| {
+                a.principal_type.as_ref() == Some(&t.principal_type)
+                    && a.principal_id.as_deref() == Some(t.principal_id.as_str())
+            }) {
                 return Ok(true);
             }
             match next {
@@ -118,11 +169,28 @@ impl Assignments {
 
     /// Checks that the account is active. Returns a note when the check
     /// could not be made (organizations:DescribeAccount denied).
-    async fn check_account(&self, t: &Target, entitlement: &str) -> Result<Option<String>, ConnectorError> {
-        match self.ctx.orgs_client().describe_account().account_id(&t.account).send().await {
+    async fn check_account(
+        &self,
+        t: &Target,
+        entitlement: &str,
+    ) -> Result<Option<String>, ConnectorError> {
+        match self
+            .ctx
+            .orgs_client()
+            .describe_account()
+            .account_id(&t.account)
+            .send()
+            .await
+        {
             Ok(out) => {
                 let Some(account) = out.account else {
-                    return Err(ConnectorError::new(ErrorKind::NotFound, format!("organizations:DescribeAccount returned no account for {}", t.account)));
+                    return Err(ConnectorError::new(
+                        ErrorKind::NotFound,
+                        format!(
+                            "organizations:DescribeAccount returned no account for {}",
+                            t.account
+                        ),
+                    ));
                 };
                 let state = account.state.as_ref().map(|s| s.as_str().to_string());
                 let active = match (&account.state, &account.status) {
@@ -131,7 +199,9 @@ impl Assignments {
                     (None, None) => true,
                 };
                 if !active {
-                    let shown = state.or_else(|| account.status.as_ref().map(|s| s.as_str().to_string())).unwrap_or_default();
+                    let shown = state
+                        .or_else(|| account.status.as_ref().map(|s| s.as_str().to_string()))
+                        .unwrap_or_default();
                     return Err(ConnectorError::new(
                         ErrorKind::FailedPrecondition,
                         format!("account {} is {shown}, not ACTIVE: {entitlement} cannot be changed for {} until the account is active again", t.account, t.who),
@@ -154,7 +224,13 @@ impl Assignments {
 
     /// Takes the status AWS returned for a creation or deletion to a final
     /// state: done, FAILED with AWS's reason, or polled until it settles.
-    async fn settle(&self, t: &Target, entitlement: &str, status: Option<AccountAssignmentOperationStatus>, creating: bool) -> Result<(), ConnectorError> {
+    async fn settle(
+        &self,
+        t: &Target,
+        entitlement: &str,
+        status: Option<AccountAssignmentOperationStatus>,
+        creating: bool,
+    ) -> Result<(), ConnectorError> {
         let status = status.unwrap_or_else(|| AccountAssignmentOperationStatus::builder().build());
         match status.status {
             Some(StatusValues::Succeeded) => Ok(()),
@@ -167,12 +243,26 @@ impl Assignments {
                     status.failure_reason.unwrap_or_default()
                 ),
             )),
-            _ => self.wait(t, entitlement, status.request_id.as_deref().unwrap_or_default(), creating).await,
+            _ => {
+                self.wait(
+                    t,
+                    entitlement,
+                    status.request_id.as_deref().unwrap_or_default(),
+                    creating,
+                )
+                .await
+            }
         }
     }
 
     /// Polls a creation or deletion request to a final state.
-    async fn wait(&self, t: &Target, entitlement: &str, request: &str, creating: bool) -> Result<(), ConnectorError> {
+    async fn wait(
+        &self,
+        t: &Target,
+        entitlement: &str,
+        request: &str,
+        creating: bool,
+    ) -> Result<(), ConnectorError> {
         let instance = self.ctx.instance()?.instance_arn.clone();
         let admin = self.ctx.sso.admin();
         let started = Instant::now();
@@ -185,8 +275,17 @@ impl Assignments {
                     .account_assignment_creation_request_id(request)
                     .send()
                     .await
-                    .map_err(|e| failed(classify("sso:DescribeAccountAssignmentCreationStatus", &e), "check", &t.who, entitlement))?;
-                let s = out.account_assignment_creation_status.unwrap_or_else(|| AccountAssignmentOperationStatus::builder().build());
+                    .map_err(|e| {
+                        failed(
+                            classify("sso:DescribeAccountAssignmentCreationStatus", &e),
+                            "check",
+                            &t.who,
+                            entitlement,
+                        )
+                    })?;
+                let s = out
+                    .account_assignment_creation_status
+                    .unwrap_or_else(|| AccountAssignmentOperationStatus::builder().build());
                 (s.status, s.failure_reason)
             } else {
                 let out = admin
@@ -195,8 +294,17 @@ impl Assignments {
                     .account_assignment_deletion_request_id(request)
                     .send()
                     .await
-                    .map_err(|e| failed(classify("sso:DescribeAccountAssignmentDeletionStatus", &e), "check", &t.who, entitlement))?;
-                let s = out.account_assignment_deletion_status.unwrap_or_else(|| AccountAssignmentOperationStatus::builder().build());
+                    .map_err(|e| {
+                        failed(
+                            classify("sso:DescribeAccountAssignmentDeletionStatus", &e),
+                            "check",
+                            &t.who,
+                            entitlement,
+                        )
+                    })?;
+                let s = out
+                    .account_assignment_deletion_status
+                    .unwrap_or_else(|| AccountAssignmentOperationStatus::builder().build());
                 (s.status, s.failure_reason)
             };
             match status {
@@ -233,7 +341,11 @@ impl Assignments {
 
 #[async_trait]
 impl GrantManager for Assignments {
-    async fn grant(&self, principal: &Resource, entitlement: &Entitlement) -> Result<Change, ConnectorError> {
+    async fn grant(
+        &self,
+        principal: &Resource,
+        entitlement: &Entitlement,
+    ) -> Result<Change, ConnectorError> {
         let pid = principal.id.clone().unwrap_or_default();
         let t = self.target(entitlement, &pid.resource_type, &pid.resource)?;
         let _permit = self.permits.acquire().await.expect("semaphore open");
@@ -255,9 +367,22 @@ impl GrantManager for Assignments {
             .principal_id(&t.principal_id)
             .send()
             .await
-            .map_err(|e| conflict(classify("sso:CreateAccountAssignment", &e), &t, &entitlement.id, note.is_some()))?;
+            .map_err(|e| {
+                conflict(
+                    classify("sso:CreateAccountAssignment", &e),
+                    &t,
+                    &entitlement.id,
+                    note.is_some(),
+                )
+            })?;
         let ids = request_id(&out);
-        self.settle(&t, &entitlement.id, out.account_assignment_creation_status, true).await?;
+        self.settle(
+            &t,
+            &entitlement.id,
+            out.account_assignment_creation_status,
+            true,
+        )
+        .await?;
         let mut change = Change::done(Vec::new(), ids);
         change.note = note;
         Ok(change)
@@ -270,7 +395,11 @@ impl GrantManager for Assignments {
         let _permit = self.permits.acquire().await.expect("semaphore open");
         if !self.exists(&t, &entitlement.id).await? {
             if is_expanded(grant) {
-                let via: Vec<String> = grant.sources.as_ref().map(|s| s.keys().map(str::to_string).collect()).unwrap_or_default();
+                let via: Vec<String> = grant
+                    .sources
+                    .as_ref()
+                    .map(|s| s.keys().map(str::to_string).collect())
+                    .unwrap_or_default();
                 return Err(ConnectorError::new(
                     ErrorKind::FailedPrecondition,
                     format!(
@@ -309,7 +438,13 @@ impl GrantManager for Assignments {
             }
         };
         let ids = request_id(&out);
-        self.settle(&t, &entitlement.id, out.account_assignment_deletion_status, false).await?;
+        self.settle(
+            &t,
+            &entitlement.id,
+            out.account_assignment_deletion_status,
+            false,
+        )
+        .await?;
         let mut change = Change::done(Vec::new(), ids);
         change.note = note;
         Ok(change)
@@ -318,11 +453,20 @@ impl GrantManager for Assignments {
 
 /// A ConflictException means another operation on the account is running,
 /// which is also the error AWS returns for a suspended account.
-fn conflict(e: crate::client::AwsError, t: &Target, entitlement: &str, unverified: bool) -> ConnectorError {
+fn conflict(
+    e: crate::client::AwsError,
+    t: &Target,
+    entitlement: &str,
+    unverified: bool,
+) -> ConnectorError {
     if e.code != "ConflictException" {
         return failed(e, "change", &t.who, entitlement);
     }
-    let tip = if unverified { " Allow organizations:DescribeAccount to tell a suspended account from a busy one." } else { "" };
+    let tip = if unverified {
+        " Allow organizations:DescribeAccount to tell a suspended account from a busy one."
+    } else {
+        ""
+    };
     ConnectorError::new(
         ErrorKind::Unavailable,
         format!(
@@ -331,4 +475,3 @@ fn conflict(e: crate::client::AwsError, t: &Target, entitlement: &str, unverifie
         ),
     )
 }
-

@@ -30,7 +30,10 @@ async fn groups_of(iam: &IamApi, user: &str) -> Result<Vec<String>, crate::clien
             .await
             .map_err(|e| classify("iam:ListGroupsForUser", &e))?;
         names.extend(out.groups.into_iter().map(|g| g.group_name));
-        match out.marker.filter(|m| out.is_truncated && Some(m) != marker.as_ref()) {
+        match out
+            .marker
+            .filter(|m| out.is_truncated && Some(m) != marker.as_ref())
+        {
             Some(m) => marker = Some(m),
             None => return Ok(names),
         }
@@ -39,18 +42,30 @@ async fn groups_of(iam: &IamApi, user: &str) -> Result<Vec<String>, crate::clien
 
 #[async_trait]
 impl GrantManager for Membership {
-    async fn grant(&self, principal: &Resource, entitlement: &Entitlement) -> Result<Change, ConnectorError> {
+    async fn grant(
+        &self,
+        principal: &Resource,
+        entitlement: &Entitlement,
+    ) -> Result<Change, ConnectorError> {
         let who = describe(Some(principal));
         let pid = principal.id.clone().unwrap_or_default();
         if pid.resource_type != rt::IAM_USER {
-            return Err(invalid(format!("only IAM users can be added to an IAM group, not {who}")));
+            return Err(invalid(format!(
+                "only IAM users can be added to an IAM group, not {who}"
+            )));
         }
         let group = entitlement.resource.clone().unwrap_or_default();
-        let group_arn = group.id.as_ref().map(|i| i.resource.clone()).unwrap_or_default();
+        let group_arn = group
+            .id
+            .as_ref()
+            .map(|i| i.resource.clone())
+            .unwrap_or_default();
         let (group_name, user) = (name_from_arn(&group_arn), name_from_arn(&pid.resource));
         let iam = self.0.iam_for_arn(&group_arn).await?;
         let grant = membership_grant(&group, &pid.resource);
-        let current = groups_of(&iam, user).await.map_err(|e| failed(e, "grant", &who, &entitlement.id))?;
+        let current = groups_of(&iam, user)
+            .await
+            .map_err(|e| failed(e, "grant", &who, &entitlement.id))?;
         if current.iter().any(|g| g == group_name) {
             return Ok(Change::already(vec![grant]));
         }
@@ -61,7 +76,14 @@ impl GrantManager for Membership {
             .user_name(user)
             .send()
             .await
-            .map_err(|e| failed(classify("iam:AddUserToGroup", &e), "grant", &who, &entitlement.id))?;
+            .map_err(|e| {
+                failed(
+                    classify("iam:AddUserToGroup", &e),
+                    "grant",
+                    &who,
+                    &entitlement.id,
+                )
+            })?;
         Ok(Change::done(vec![grant], request_id(&out)))
     }
 
@@ -70,7 +92,9 @@ impl GrantManager for Membership {
         let entitlement = grant.entitlement.clone().unwrap_or_default();
         let who = format!("{ptype}:{user_arn}");
         if ptype != rt::IAM_USER {
-            return Err(invalid(format!("only IAM users can be removed from an IAM group, not {who}")));
+            return Err(invalid(format!(
+                "only IAM users can be removed from an IAM group, not {who}"
+            )));
         }
         let group_arn = super::entitlement_target(&entitlement);
         let (group_name, user) = (name_from_arn(&group_arn), name_from_arn(&user_arn));
@@ -83,7 +107,14 @@ impl GrantManager for Membership {
         if !current.iter().any(|g| g == group_name) {
             return Ok(Change::already(Vec::new()));
         }
-        match iam.client().remove_user_from_group().group_name(group_name).user_name(user).send().await {
+        match iam
+            .client()
+            .remove_user_from_group()
+            .group_name(group_name)
+            .user_name(user)
+            .send()
+            .await
+        {
             Ok(out) => Ok(Change::done(Vec::new(), request_id(&out))),
             Err(e) => {
                 let e = classify("iam:RemoveUserFromGroup", &e);

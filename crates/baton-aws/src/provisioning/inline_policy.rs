@@ -12,15 +12,19 @@ use c1z::v2::{Entitlement, Grant, Resource};
 use super::{failed, invalid, principal_of, request_id};
 use crate::client::classify;
 use crate::connector::Ctx;
-use crate::inline_policy::SEPARATOR;
 use crate::iam::name_from_arn;
+use crate::inline_policy::SEPARATOR;
 use crate::resource_types as rt;
 
 pub struct InlinePolicy(pub Arc<Ctx>);
 
 #[async_trait]
 impl GrantManager for InlinePolicy {
-    async fn grant(&self, _: &Resource, entitlement: &Entitlement) -> Result<Change, ConnectorError> {
+    async fn grant(
+        &self,
+        _: &Resource,
+        entitlement: &Entitlement,
+    ) -> Result<Change, ConnectorError> {
         Err(ConnectorError::new(
             ErrorKind::Unimplemented,
             format!("inline policies cannot be created by provisioning ({}); attach a managed policy instead", entitlement.id),

@@ -43,7 +43,9 @@ impl Provisioner for AwsProvisioner {
             rt::IAM_POLICY => Arc::new(managed_policy::Attachment(c)),
             rt::INLINE_POLICY => Arc::new(inline_policy::InlinePolicy(c)),
             rt::SSO_GROUP if self.ctx.args.sso_enabled => Arc::new(sso_group::Membership(c)),
-            rt::ACCOUNT | rt::PERMISSION_SET_ASSIGNMENT if self.ctx.args.sso_enabled => self.assignments.clone(),
+            rt::ACCOUNT | rt::PERMISSION_SET_ASSIGNMENT if self.ctx.args.sso_enabled => {
+                self.assignments.clone()
+            }
             _ => return None,
         })
     }
@@ -69,23 +71,40 @@ impl Provisioner for AwsProvisioner {
 
 /// The `type:id` of a resource, for messages.
 pub(crate) fn describe(resource: Option<&Resource>) -> String {
-    resource.and_then(|r| r.id.as_ref()).map(|i| format!("{}:{}", i.resource_type, i.resource)).unwrap_or_else(|| "<none>".into())
+    resource
+        .and_then(|r| r.id.as_ref())
+        .map(|i| format!("{}:{}", i.resource_type, i.resource))
+        .unwrap_or_else(|| "<none>".into())
 }
 
 /// The resource id of an entitlement's resource.
 pub(crate) fn entitlement_target(entitlement: &Entitlement) -> String {
-    entitlement.resource.as_ref().and_then(|r| r.id.as_ref()).map(|i| i.resource.clone()).unwrap_or_default()
+    entitlement
+        .resource
+        .as_ref()
+        .and_then(|r| r.id.as_ref())
+        .map(|i| i.resource.clone())
+        .unwrap_or_default()
 }
 
 /// The principal id and type of a grant.
 pub(crate) fn principal_of(grant: &Grant) -> (String, String) {
-    let id = grant.principal.as_ref().and_then(|p| p.id.clone()).unwrap_or_default();
+    let id = grant
+        .principal
+        .as_ref()
+        .and_then(|p| p.id.clone())
+        .unwrap_or_default();
     (id.resource_type, id.resource)
 }
 
 /// Turns an AWS error into a final provisioning error that names what was
 /// being changed and what to do; throttling and outages stay retryable.
-pub(crate) fn failed(e: AwsError, action: &str, principal: &str, entitlement: &str) -> ConnectorError {
+pub(crate) fn failed(
+    e: AwsError,
+    action: &str,
+    principal: &str,
+    entitlement: &str,
+) -> ConnectorError {
     let what = format!("{action} {entitlement} for {principal}");
     match e.kind {
         ErrorKind::PermissionDenied => ConnectorError::new(
@@ -107,5 +126,8 @@ pub(crate) fn invalid(message: impl Into<String>) -> ConnectorError {
 
 /// The AWS request id of a response, if it has one.
 pub(crate) fn request_id<T: aws_types::request_id::RequestId>(output: &T) -> Vec<String> {
-    output.request_id().map(|id| vec![id.to_string()]).unwrap_or_default()
+    output
+        .request_id()
+        .map(|id| vec![id.to_string()])
+        .unwrap_or_default()
 }

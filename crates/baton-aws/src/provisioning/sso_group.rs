@@ -25,7 +25,16 @@ pub(crate) fn user_id_of(arn: &str) -> &str {
 impl Membership {
     /// The membership id of a user in a group, if the user is a member.
     async fn membership(&self, group_id: &str, user_id: &str) -> Result<Option<String>, AwsError> {
-        let store = &self.0.instance().map_err(|e| AwsError { operation: "sso:ListInstances", code: String::new(), message: e.message, kind: e.kind })?.identity_store_id;
+        let store = &self
+            .0
+            .instance()
+            .map_err(|e| AwsError {
+                operation: "sso:ListInstances",
+                code: String::new(),
+                message: e.message,
+                kind: e.kind,
+            })?
+            .identity_store_id;
         match self
             .0
             .sso
@@ -52,17 +61,31 @@ impl Membership {
 
 #[async_trait]
 impl GrantManager for Membership {
-    async fn grant(&self, principal: &Resource, entitlement: &Entitlement) -> Result<Change, ConnectorError> {
+    async fn grant(
+        &self,
+        principal: &Resource,
+        entitlement: &Entitlement,
+    ) -> Result<Change, ConnectorError> {
         let who = describe(Some(principal));
         let pid = principal.id.clone().unwrap_or_default();
         if pid.resource_type != rt::SSO_USER {
-            return Err(invalid(format!("only Identity Center users can be added to an Identity Center group, not {who}")));
+            return Err(invalid(format!(
+                "only Identity Center users can be added to an Identity Center group, not {who}"
+            )));
         }
         let group = entitlement.resource.clone().unwrap_or_default();
         let group_arn = super::entitlement_target(entitlement);
         let (group_id, user_id) = (group_id_of(&group_arn), user_id_of(&pid.resource));
-        if let Some(existing) = self.membership(group_id, user_id).await.map_err(|e| failed(e, "grant", &who, &entitlement.id))? {
-            return Ok(Change::already(vec![membership_grant(&group, &pid.resource, &existing)]));
+        if let Some(existing) = self
+            .membership(group_id, user_id)
+            .await
+            .map_err(|e| failed(e, "grant", &who, &entitlement.id))?
+        {
+            return Ok(Change::already(vec![membership_grant(
+                &group,
+                &pid.resource,
+                &existing,
+            )]));
         }
         let store = self.0.instance()?.identity_store_id.clone();
         match self
@@ -78,13 +101,23 @@ impl GrantManager for Membership {
         {
             Ok(out) => {
                 let ids = request_id(&out);
-                Ok(Change::done(vec![membership_grant(&group, &pid.resource, &out.membership_id)], ids))
+                Ok(Change::done(
+                    vec![membership_grant(&group, &pid.resource, &out.membership_id)],
+                    ids,
+                ))
             }
             Err(e) => {
                 let e = classify("identitystore:CreateGroupMembership", &e);
                 if e.code == "ConflictException" {
-                    let existing = self.membership(group_id, user_id).await.map_err(|e| failed(e, "grant", &who, &entitlement.id))?;
-                    return Ok(Change::already(existing.map(|id| vec![membership_grant(&group, &pid.resource, &id)]).unwrap_or_default()));
+                    let existing = self
+                        .membership(group_id, user_id)
+                        .await
+                        .map_err(|e| failed(e, "grant", &who, &entitlement.id))?;
+                    return Ok(Change::already(
+                        existing
+                            .map(|id| vec![membership_grant(&group, &pid.resource, &id)])
+                            .unwrap_or_default(),
+                    ));
                 }
                 Err(failed(e, "grant", &who, &entitlement.id))
             }
@@ -99,13 +132,24 @@ impl GrantManager for Membership {
             return Err(invalid(format!("only Identity Center users can be removed from an Identity Center group, not {who}")));
         }
         let group_arn = super::entitlement_target(&entitlement);
-        let Some(membership_id) =
-            self.membership(group_id_of(&group_arn), user_id_of(&user_arn)).await.map_err(|e| failed(e, "revoke", &who, &entitlement.id))?
+        let Some(membership_id) = self
+            .membership(group_id_of(&group_arn), user_id_of(&user_arn))
+            .await
+            .map_err(|e| failed(e, "revoke", &who, &entitlement.id))?
         else {
             return Ok(Change::already(Vec::new()));
         };
         let store = self.0.instance()?.identity_store_id.clone();
-        match self.0.sso.store().delete_group_membership().identity_store_id(&store).membership_id(&membership_id).send().await {
+        match self
+            .0
+            .sso
+            .store()
+            .delete_group_membership()
+            .identity_store_id(&store)
+            .membership_id(&membership_id)
+            .send()
+            .await
+        {
             Ok(out) => Ok(Change::done(Vec::new(), request_id(&out))),
             Err(e) => {
                 let e = classify("identitystore:DeleteGroupMembership", &e);

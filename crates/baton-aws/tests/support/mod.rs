@@ -2,8 +2,8 @@
 //! proxy in front of it, and a runner for the `baton-aws` binary.
 #![allow(dead_code)]
 
-pub mod moto;
 pub mod c1_server;
+pub mod moto;
 pub mod proxy;
 pub mod scim;
 pub mod seed;
@@ -37,7 +37,12 @@ pub fn stderr(output: &Output) -> String {
 
 /// Panics with the run's standard error unless it exited 0.
 pub fn assert_success(output: &Output) {
-    assert!(output.status.success(), "baton-aws failed ({}):\n{}", output.status, stderr(output));
+    assert!(
+        output.status.success(),
+        "baton-aws failed ({}):\n{}",
+        output.status,
+        stderr(output)
+    );
 }
 
 /// A fresh temporary directory and a c1z path inside it.
@@ -50,6 +55,8 @@ pub fn temp_c1z(name: &str) -> (tempfile::TempDir, PathBuf) {
 /// The shared folder next to the workspace (golden files, seed script), if present.
 pub fn shared_dir() -> Option<PathBuf> {
     let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let candidate = std::env::var_os("BATON_SHARED_DIR").map(PathBuf::from).unwrap_or_else(|| workspace.join("../shared"));
+    let candidate = std::env::var_os("BATON_SHARED_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace.join("../shared"));
     candidate.join("golden").is_dir().then_some(candidate)
 }

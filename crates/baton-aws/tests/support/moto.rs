@@ -10,7 +10,11 @@ pub struct Moto {
 }
 
 fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port()
+    TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port()
 }
 
 impl Moto {
@@ -21,8 +25,11 @@ impl Moto {
 
     pub fn start_with_env(env: &[(&str, &str)]) -> Moto {
         let port = free_port();
-        let mut cmd = Command::new(std::env::var("MOTO_SERVER").unwrap_or_else(|_| "moto_server".into()));
-        cmd.args(["-H", "127.0.0.1", "-p", &port.to_string()]).stdout(Stdio::null()).stderr(Stdio::null());
+        let mut cmd =
+            Command::new(std::env::var("MOTO_SERVER").unwrap_or_else(|_| "moto_server".into()));
+        cmd.args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
         for (k, v) in env {
             cmd.env(k, v);
         }
@@ -32,7 +39,10 @@ impl Moto {
         let moto = Moto { child, port };
         let deadline = Instant::now() + Duration::from_secs(30);
         while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "moto_server did not start on port {port} within 30 s");
+            assert!(
+                Instant::now() < deadline,
+                "moto_server did not start on port {port} within 30 s"
+            );
             std::thread::sleep(Duration::from_millis(100));
         }
         moto
@@ -55,7 +65,9 @@ pub async fn sdk_config(endpoint: &str) -> aws_config::SdkConfig {
     aws_config::defaults(aws_config::BehaviorVersion::latest())
         .endpoint_url(endpoint)
         .region(aws_config::Region::new("us-east-1"))
-        .credentials_provider(aws_credential_types::Credentials::new("testing", "testing", None, None, "test"))
+        .credentials_provider(aws_credential_types::Credentials::new(
+            "testing", "testing", None, None, "test",
+        ))
         .load()
         .await
 }

@@ -78,7 +78,9 @@ fn container(action: &str) -> Option<&'static str> {
         "ListGroups" | "ListGroupsForUser" => "Groups",
         "ListPolicies" => "Policies",
         "ListUserPolicies" | "ListRolePolicies" | "ListGroupPolicies" => "PolicyNames",
-        "ListAttachedUserPolicies" | "ListAttachedRolePolicies" | "ListAttachedGroupPolicies" => "AttachedPolicies",
+        "ListAttachedUserPolicies" | "ListAttachedRolePolicies" | "ListAttachedGroupPolicies" => {
+            "AttachedPolicies"
+        }
         "ListAccessKeys" => "AccessKeyMetadata",
         _ => return None,
     })
@@ -108,12 +110,17 @@ impl Proxy {
 
     /// Answers `action` with these JSON bodies in turn instead of forwarding it.
     pub fn answer(&self, action: &str, bodies: Vec<String>) {
-        self.rules.lock().unwrap().answers.insert(action.into(), bodies);
+        self.rules
+            .lock()
+            .unwrap()
+            .answers
+            .insert(action.into(), bodies);
     }
 
     /// Throttles every n-th call among `actions`.
     pub fn throttle_every(&self, actions: &[&str], n: usize) {
-        self.rules.lock().unwrap().throttle_every = Some((actions.iter().map(|a| a.to_string()).collect(), n));
+        self.rules.lock().unwrap().throttle_every =
+            Some((actions.iter().map(|a| a.to_string()).collect(), n));
     }
 
     pub fn set_delay(&self, delay: std::time::Duration) {
@@ -127,7 +134,12 @@ impl Proxy {
     pub fn fault(&self, action: &str, status: u16, code: &str, remaining: Option<usize>) {
         self.rules.lock().unwrap().faults.insert(
             action.into(),
-            Fault { status, code: code.into(), message: format!("injected {code} for {action}"), remaining },
+            Fault {
+                status,
+                code: code.into(),
+                message: format!("injected {code} for {action}"),
+                remaining,
+            },
         );
     }
 
@@ -137,17 +149,32 @@ impl Proxy {
             action.into(),
             param.into(),
             text.into(),
-            Fault { status, code: code.into(), message: format!("injected {code} for {action}"), remaining: None },
+            Fault {
+                status,
+                code: code.into(),
+                message: format!("injected {code} for {action}"),
+                remaining: None,
+            },
         ));
     }
 
     /// Adds a member to the JSON body of every `action` request (for example a page size).
     pub fn json_param(&self, action: &str, key: &str, value: serde_json::Value) {
-        self.rules.lock().unwrap().json_params.entry(action.into()).or_default().push((key.into(), value));
+        self.rules
+            .lock()
+            .unwrap()
+            .json_params
+            .entry(action.into())
+            .or_default()
+            .push((key.into(), value));
     }
 
     pub fn inject_member(&self, action: &str, member_xml: &str) {
-        self.rules.lock().unwrap().inject.insert(action.into(), member_xml.into());
+        self.rules
+            .lock()
+            .unwrap()
+            .inject
+            .insert(action.into(), member_xml.into());
     }
 
     pub fn rewrite(&self, f: Rewrite) {
@@ -169,7 +196,13 @@ impl Proxy {
     }
 
     pub fn count(&self, action: &str) -> usize {
-        self.rules.lock().unwrap().calls.iter().filter(|c| c.action == action).count()
+        self.rules
+            .lock()
+            .unwrap()
+            .calls
+            .iter()
+            .filter(|c| c.action == action)
+            .count()
     }
 }
 
@@ -196,14 +229,23 @@ fn read_request(stream: &mut BufReader<TcpStream>) -> std::io::Result<Option<Req
             headers.push((k.trim().to_string(), v.trim().to_string()));
         }
     }
-    let length = header(&headers, "content-length").and_then(|v| v.parse().ok()).unwrap_or(0);
+    let length = header(&headers, "content-length")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
     let mut body = vec![0; length];
     stream.read_exact(&mut body)?;
-    Ok(Some(Request { head: head.trim_end().to_string(), headers, body }))
+    Ok(Some(Request {
+        head: head.trim_end().to_string(),
+        headers,
+        body,
+    }))
 }
 
 fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
-    headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+    headers
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v.as_str())
 }
 
 fn form_decode(text: &str) -> HashMap<String, String> {
@@ -214,16 +256,25 @@ fn form_decode(text: &str) -> HashMap<String, String> {
 }
 
 fn decode(text: &str) -> String {
-    percent_encoding::percent_decode_str(&text.replace('+', " ")).decode_utf8_lossy().into_owned()
+    percent_encoding::percent_decode_str(&text.replace('+', " "))
+        .decode_utf8_lossy()
+        .into_owned()
 }
 
 fn action_of(request: &Request) -> (String, HashMap<String, String>) {
     if let Some(target) = header(&request.headers, "x-amz-target") {
         let action = target.rsplit('.').next().unwrap_or(target).to_string();
         let mut params = HashMap::new();
-        if let Ok(serde_json::Value::Object(map)) = serde_json::from_slice::<serde_json::Value>(&request.body) {
+        if let Ok(serde_json::Value::Object(map)) =
+            serde_json::from_slice::<serde_json::Value>(&request.body)
+        {
             for (k, v) in map {
-                params.insert(k, v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string()));
+                params.insert(
+                    k,
+                    v.as_str()
+                        .map(str::to_string)
+                        .unwrap_or_else(|| v.to_string()),
+                );
             }
         }
         return (action, params);
@@ -234,12 +285,17 @@ fn action_of(request: &Request) -> (String, HashMap<String, String>) {
 
 fn handle(stream: TcpStream, upstream: u16, rules: &Mutex<Rules>) -> std::io::Result<()> {
     let mut reader = BufReader::new(stream.try_clone()?);
-    let Some(request) = read_request(&mut reader)? else { return Ok(()) };
+    let Some(request) = read_request(&mut reader)? else {
+        return Ok(());
+    };
     let (action, params) = action_of(&request);
     let json = header(&request.headers, "x-amz-target").is_some();
     let fault = {
         let mut rules = rules.lock().unwrap();
-        rules.calls.push(Call { action: action.clone(), params: params.clone() });
+        rules.calls.push(Call {
+            action: action.clone(),
+            params: params.clone(),
+        });
         let storm = match rules.throttle_every.clone() {
             Some((actions, n)) if actions.contains(&action) => {
                 rules.throttle_seen += 1;
@@ -257,7 +313,10 @@ fn handle(stream: TcpStream, upstream: u16, rules: &Mutex<Rules>) -> std::io::Re
             .and_then(|c| c.split('/').next())
             .unwrap_or_default()
             .to_string();
-        let expired = rules.expiries.get(&key_id).is_some_and(|at| std::time::Instant::now() >= *at);
+        let expired = rules
+            .expiries
+            .get(&key_id)
+            .is_some_and(|at| std::time::Instant::now() >= *at);
         if expired {
             rules.expired_calls += 1;
         }
@@ -269,22 +328,26 @@ fn handle(stream: TcpStream, upstream: u16, rules: &Mutex<Rules>) -> std::io::Re
                 remaining: None,
             })
         });
-        let conditional = storm.or_else(|| rules
-            .conditional
-            .iter()
-            .find(|(a, p, text, _)| *a == action && params.get(p).is_some_and(|v| v.contains(text.as_str())))
-            .map(|(_, _, _, f)| f.clone()));
+        let conditional = storm.or_else(|| {
+            rules
+                .conditional
+                .iter()
+                .find(|(a, p, text, _)| {
+                    *a == action && params.get(p).is_some_and(|v| v.contains(text.as_str()))
+                })
+                .map(|(_, _, _, f)| f.clone())
+        });
         if conditional.is_some() {
             conditional
         } else {
             match rules.faults.get_mut(&action) {
-            Some(f) if f.remaining != Some(0) => {
-                if let Some(n) = f.remaining.as_mut() {
-                    *n -= 1;
+                Some(f) if f.remaining != Some(0) => {
+                    if let Some(n) = f.remaining.as_mut() {
+                        *n -= 1;
+                    }
+                    Some(f.clone())
                 }
-                Some(f.clone())
-            }
-            _ => None,
+                _ => None,
             }
         }
     };
@@ -292,16 +355,31 @@ fn handle(stream: TcpStream, upstream: u16, rules: &Mutex<Rules>) -> std::io::Re
     let canned = {
         let mut rules = rules.lock().unwrap();
         match rules.answers.get_mut(&action) {
-            Some(list) if fault.is_none() && !list.is_empty() => Some(if list.len() > 1 { list.remove(0) } else { list[0].clone() }),
+            Some(list) if fault.is_none() && !list.is_empty() => Some(if list.len() > 1 {
+                list.remove(0)
+            } else {
+                list[0].clone()
+            }),
             _ => None,
         }
     };
     if let Some(body) = canned {
-        return respond(&mut out, 200, &[("Content-Type".into(), "application/x-amz-json-1.1".into())], body.as_bytes());
+        return respond(
+            &mut out,
+            200,
+            &[("Content-Type".into(), "application/x-amz-json-1.1".into())],
+            body.as_bytes(),
+        );
     }
     if let Some(fault) = fault {
         let (content_type, body) = if json {
-            ("application/x-amz-json-1.1", format!("{{\"__type\":\"{}\",\"message\":\"{}\"}}", fault.code, fault.message))
+            (
+                "application/x-amz-json-1.1",
+                format!(
+                    "{{\"__type\":\"{}\",\"message\":\"{}\"}}",
+                    fault.code, fault.message
+                ),
+            )
         } else {
             (
                 "text/xml",
@@ -311,7 +389,12 @@ fn handle(stream: TcpStream, upstream: u16, rules: &Mutex<Rules>) -> std::io::Re
                 ),
             )
         };
-        return respond(&mut out, fault.status, &[("Content-Type".into(), content_type.into())], body.as_bytes());
+        return respond(
+            &mut out,
+            fault.status,
+            &[("Content-Type".into(), content_type.into())],
+            body.as_bytes(),
+        );
     }
 
     // Forward, asking moto for everything (paging is done here).
@@ -334,7 +417,9 @@ fn handle(stream: TcpStream, upstream: u16, rules: &Mutex<Rules>) -> std::io::Re
     }
     if json {
         if let Some(extra) = rules.lock().unwrap().json_params.get(&action) {
-            if let Ok(serde_json::Value::Object(mut map)) = serde_json::from_slice::<serde_json::Value>(&body) {
+            if let Ok(serde_json::Value::Object(mut map)) =
+                serde_json::from_slice::<serde_json::Value>(&body)
+            {
                 for (k, v) in extra {
                     map.insert(k.clone(), v.clone());
                 }
@@ -354,7 +439,12 @@ fn handle(stream: TcpStream, upstream: u16, rules: &Mutex<Rules>) -> std::io::Re
             text = inject(&text, list, extra);
         }
         if paged {
-            text = page(&text, container(&action).unwrap(), offset, page_size.unwrap());
+            text = page(
+                &text,
+                container(&action).unwrap(),
+                offset,
+                page_size.unwrap(),
+            );
         }
         for rewrite in &rules.rewrites {
             text = rewrite(&action, &params, text);
@@ -368,26 +458,39 @@ fn handle(stream: TcpStream, upstream: u16, rules: &Mutex<Rules>) -> std::io::Re
     }
     let headers: Vec<(String, String)> = headers
         .into_iter()
-        .filter(|(k, _)| !["content-length", "connection", "transfer-encoding"].contains(&k.to_ascii_lowercase().as_str()))
+        .filter(|(k, _)| {
+            !["content-length", "connection", "transfer-encoding"]
+                .contains(&k.to_ascii_lowercase().as_str())
+        })
         .collect();
     respond(&mut out, status, &headers, text.as_bytes())
 }
 
 /// Rewrites the `Expiration` of an `AssumeRole` answer to `lifetime` from
 /// now and records when its access key id stops working.
-fn shorten_credentials(xml: &str, lifetime: std::time::Duration, expiries: &mut HashMap<String, std::time::Instant>) -> String {
+fn shorten_credentials(
+    xml: &str,
+    lifetime: std::time::Duration,
+    expiries: &mut HashMap<String, std::time::Instant>,
+) -> String {
     let between = |open: &str, close: &str| -> Option<(usize, usize)> {
         let start = xml.find(open)? + open.len();
         Some((start, start + xml[start..].find(close)?))
     };
-    let (Some(key), Some((exp_start, exp_end))) =
-        (between("<AccessKeyId>", "</AccessKeyId>"), between("<Expiration>", "</Expiration>"))
-    else {
+    let (Some(key), Some((exp_start, exp_end))) = (
+        between("<AccessKeyId>", "</AccessKeyId>"),
+        between("<Expiration>", "</Expiration>"),
+    ) else {
         return xml.to_string();
     };
-    expiries.insert(xml[key.0..key.1].to_string(), std::time::Instant::now() + lifetime);
+    expiries.insert(
+        xml[key.0..key.1].to_string(),
+        std::time::Instant::now() + lifetime,
+    );
     let at = time::OffsetDateTime::now_utc() + lifetime;
-    let stamp = at.format(&time::format_description::well_known::Rfc3339).unwrap();
+    let stamp = at
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap();
     format!("{}{}{}", &xml[..exp_start], stamp, &xml[exp_end..])
 }
 
@@ -395,7 +498,11 @@ fn encode(text: &str) -> String {
     percent_encoding::utf8_percent_encode(text, percent_encoding::NON_ALPHANUMERIC).to_string()
 }
 
-fn forward(upstream: u16, request: &Request, body: &[u8]) -> std::io::Result<(u16, Vec<(String, String)>, Vec<u8>)> {
+fn forward(
+    upstream: u16,
+    request: &Request,
+    body: &[u8],
+) -> std::io::Result<(u16, Vec<(String, String)>, Vec<u8>)> {
     let mut up = TcpStream::connect(("127.0.0.1", upstream))?;
     let mut out = format!("{}\r\n", request.head);
     for (k, v) in &request.headers {
@@ -405,13 +512,20 @@ fn forward(upstream: u16, request: &Request, body: &[u8]) -> std::io::Result<(u1
         }
         out.push_str(&format!("{k}: {v}\r\n"));
     }
-    out.push_str(&format!("Host: 127.0.0.1:{upstream}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n", body.len()));
+    out.push_str(&format!(
+        "Host: 127.0.0.1:{upstream}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    ));
     up.write_all(out.as_bytes())?;
     up.write_all(body)?;
     let mut reader = BufReader::new(up);
     let mut status_line = String::new();
     reader.read_line(&mut status_line)?;
-    let status: u16 = status_line.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(502);
+    let status: u16 = status_line
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(502);
     let mut headers = Vec::new();
     loop {
         let mut line = String::new();
@@ -437,7 +551,9 @@ fn forward(upstream: u16, request: &Request, body: &[u8]) -> std::io::Result<(u1
             reader.read_exact(&mut chunk)?;
             response.extend_from_slice(&chunk[..size]);
         }
-    } else if let Some(length) = header(&headers, "content-length").and_then(|v| v.parse::<usize>().ok()) {
+    } else if let Some(length) =
+        header(&headers, "content-length").and_then(|v| v.parse::<usize>().ok())
+    {
         response.resize(length, 0);
         reader.read_exact(&mut response)?;
     } else {
@@ -446,12 +562,23 @@ fn forward(upstream: u16, request: &Request, body: &[u8]) -> std::io::Result<(u1
     Ok((status, headers, response))
 }
 
-fn respond(out: &mut TcpStream, status: u16, headers: &[(String, String)], body: &[u8]) -> std::io::Result<()> {
-    let mut head = format!("HTTP/1.1 {status} {}\r\n", if status < 300 { "OK" } else { "Error" });
+fn respond(
+    out: &mut TcpStream,
+    status: u16,
+    headers: &[(String, String)],
+    body: &[u8],
+) -> std::io::Result<()> {
+    let mut head = format!(
+        "HTTP/1.1 {status} {}\r\n",
+        if status < 300 { "OK" } else { "Error" }
+    );
     for (k, v) in headers {
         head.push_str(&format!("{k}: {v}\r\n"));
     }
-    head.push_str(&format!("Content-Length: {}\r\nConnection: close\r\n\r\n", body.len()));
+    head.push_str(&format!(
+        "Content-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    ));
     out.write_all(head.as_bytes())?;
     out.write_all(body)?;
     out.flush()
@@ -498,18 +625,26 @@ fn inject(xml: &str, list: &str, member: &str) -> String {
 }
 
 fn page(xml: &str, list: &str, offset: usize, size: usize) -> String {
-    let Some((start, end, items)) = members(xml, list) else { return xml.to_string() };
+    let Some((start, end, items)) = members(xml, list) else {
+        return xml.to_string();
+    };
     let slice: String = items.iter().skip(offset).take(size).cloned().collect();
     let truncated = offset + size < items.len();
     let mut out = format!("{}{}{}", &xml[..start], slice, &xml[end..]);
-    for flag in ["<IsTruncated>false</IsTruncated>", "<IsTruncated>true</IsTruncated>"] {
+    for flag in [
+        "<IsTruncated>false</IsTruncated>",
+        "<IsTruncated>true</IsTruncated>",
+    ] {
         out = out.replace(flag, "");
     }
     if let (Some(a), Some(b)) = (out.find("<Marker>"), out.find("</Marker>")) {
         out.replace_range(a..b + "</Marker>".len(), "");
     }
     let close = format!("</{list}>");
-    let at = out.find(&close).map(|i| i + close.len()).unwrap_or(out.len());
+    let at = out
+        .find(&close)
+        .map(|i| i + close.len())
+        .unwrap_or(out.len());
     let mut extra = format!("<IsTruncated>{truncated}</IsTruncated>");
     if truncated {
         extra.push_str(&format!("<Marker>{}</Marker>", offset + size));

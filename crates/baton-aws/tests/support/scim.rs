@@ -12,19 +12,38 @@ pub struct Scim {
 
 impl Scim {
     pub fn start(token: &str) -> Scim {
-        let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
         let child = Command::new("scim2-server")
-            .args(["--hostname", "127.0.0.1", "--port", &port.to_string(), "--bearer-token", token])
+            .args([
+                "--hostname",
+                "127.0.0.1",
+                "--port",
+                &port.to_string(),
+                "--bearer-token",
+                token,
+            ])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
-            .unwrap_or_else(|e| panic!("could not start scim2-server ({e}); install it with: pip install scim2-server"));
+            .unwrap_or_else(|e| {
+                panic!(
+                    "could not start scim2-server ({e}); install it with: pip install scim2-server"
+                )
+            });
         let deadline = Instant::now() + Duration::from_secs(30);
         while TcpStream::connect(("127.0.0.1", port)).is_err() {
             assert!(Instant::now() < deadline, "scim2-server did not start");
             std::thread::sleep(Duration::from_millis(100));
         }
-        Scim { child, port, token: token.into() }
+        Scim {
+            child,
+            port,
+            token: token.into(),
+        }
     }
 
     pub fn endpoint(&self) -> String {
@@ -45,7 +64,11 @@ impl Scim {
             .send()
             .await
             .expect("SCIM POST");
-        assert!(response.status().is_success(), "SCIM POST returned {}", response.status());
+        assert!(
+            response.status().is_success(),
+            "SCIM POST returned {}",
+            response.status()
+        );
     }
 }
 

@@ -16,25 +16,59 @@ pub fn arn(kind: &str, path_and_name: &str) -> String {
 }
 
 const READ_S3: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["s3:GetObject","s3:ListBucket"],"Resource":"*"}]}"#;
-const ADMIN_ALL: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#;
+const ADMIN_ALL: &str =
+    r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#;
 
 pub async fn seed_iam(endpoint: &str, extra_users: usize) {
     let config = super::moto::sdk_config(endpoint).await;
     let iam = Client::new(&config);
-    for (name, path) in [("alice", "/"), ("bob@example.com", "/eng/"), ("carol", "/"), ("svc-deploy", "/service/")] {
-        iam.create_user().user_name(name).path(path).send().await.expect("create user");
+    for (name, path) in [
+        ("alice", "/"),
+        ("bob@example.com", "/eng/"),
+        ("carol", "/"),
+        ("svc-deploy", "/service/"),
+    ] {
+        iam.create_user()
+            .user_name(name)
+            .path(path)
+            .send()
+            .await
+            .expect("create user");
     }
     for i in 0..extra_users {
-        iam.create_user().user_name(format!("user{i:03}")).send().await.expect("create extra user");
+        iam.create_user()
+            .user_name(format!("user{i:03}"))
+            .send()
+            .await
+            .expect("create extra user");
     }
     for (name, path) in [("Admins", "/"), ("Engineers", "/teams/"), ("Empty", "/")] {
-        iam.create_group().group_name(name).path(path).send().await.expect("create group");
+        iam.create_group()
+            .group_name(name)
+            .path(path)
+            .send()
+            .await
+            .expect("create group");
     }
-    for (group, user) in [("Admins", "carol"), ("Engineers", "alice"), ("Engineers", "bob@example.com")] {
-        iam.add_user_to_group().group_name(group).user_name(user).send().await.expect("add to group");
+    for (group, user) in [
+        ("Admins", "carol"),
+        ("Engineers", "alice"),
+        ("Engineers", "bob@example.com"),
+    ] {
+        iam.add_user_to_group()
+            .group_name(group)
+            .user_name(user)
+            .send()
+            .await
+            .expect("add to group");
     }
     for (name, document) in [("ReadS3", READ_S3), ("AdminAll", ADMIN_ALL)] {
-        iam.create_policy().policy_name(name).policy_document(document).send().await.expect("create policy");
+        iam.create_policy()
+            .policy_name(name)
+            .policy_document(document)
+            .send()
+            .await
+            .expect("create policy");
     }
     let read_s3 = format!("arn:aws:iam::{ACCOUNT}:policy/ReadS3");
     let admin_all = format!("arn:aws:iam::{ACCOUNT}:policy/AdminAll");
@@ -60,15 +94,57 @@ pub async fn seed_iam(endpoint: &str, extra_users: usize) {
             .expect("create role");
     }
 
-    iam.attach_user_policy().user_name("bob@example.com").policy_arn(&read_s3).send().await.expect("attach user");
-    iam.attach_group_policy().group_name("Engineers").policy_arn(&read_s3).send().await.expect("attach group");
-    iam.attach_group_policy().group_name("Admins").policy_arn(&admin_all).send().await.expect("attach group");
-    iam.attach_role_policy().role_name("DeployRole").policy_arn(&read_s3).send().await.expect("attach role");
+    iam.attach_user_policy()
+        .user_name("bob@example.com")
+        .policy_arn(&read_s3)
+        .send()
+        .await
+        .expect("attach user");
+    iam.attach_group_policy()
+        .group_name("Engineers")
+        .policy_arn(&read_s3)
+        .send()
+        .await
+        .expect("attach group");
+    iam.attach_group_policy()
+        .group_name("Admins")
+        .policy_arn(&admin_all)
+        .send()
+        .await
+        .expect("attach group");
+    iam.attach_role_policy()
+        .role_name("DeployRole")
+        .policy_arn(&read_s3)
+        .send()
+        .await
+        .expect("attach role");
 
-    iam.put_user_policy().user_name("alice").policy_name("alice-inline").policy_document(READ_S3).send().await.expect("inline");
-    iam.put_group_policy().group_name("Engineers").policy_name("eng-inline").policy_document(READ_S3).send().await.expect("inline");
-    iam.put_role_policy().role_name("DeployRole").policy_name("deploy-inline").policy_document(ADMIN_ALL).send().await.expect("inline");
-    iam.create_access_key().user_name("alice").send().await.expect("access key");
+    iam.put_user_policy()
+        .user_name("alice")
+        .policy_name("alice-inline")
+        .policy_document(READ_S3)
+        .send()
+        .await
+        .expect("inline");
+    iam.put_group_policy()
+        .group_name("Engineers")
+        .policy_name("eng-inline")
+        .policy_document(READ_S3)
+        .send()
+        .await
+        .expect("inline");
+    iam.put_role_policy()
+        .role_name("DeployRole")
+        .policy_name("deploy-inline")
+        .policy_document(ADMIN_ALL)
+        .send()
+        .await
+        .expect("inline");
+    iam.create_access_key()
+        .user_name("alice")
+        .send()
+        .await
+        .expect("access key");
 }
 
 /// What [`seed_org`] created.
@@ -92,7 +168,10 @@ pub struct OrgSeed {
 
 impl OrgSeed {
     pub fn user_arn(&self, i: usize) -> String {
-        format!("arn:aws:identitystore:us-east-1::{}/user/{}", self.store, self.users[i])
+        format!(
+            "arn:aws:identitystore:us-east-1::{}/user/{}",
+            self.store, self.users[i]
+        )
     }
 
     pub fn group_arn(&self, id: &str) -> String {
@@ -108,7 +187,9 @@ impl OrgSeed {
 /// user `prod-operator` lives in the prod account.
 pub async fn seed_org(endpoint: &str) -> OrgSeed {
     use aws_sdk_identitystore::types::{Email, MemberId, Name};
-    use aws_sdk_ssoadmin::types::{CustomerManagedPolicyReference, PrincipalType, ProvisionTargetType, TargetType};
+    use aws_sdk_ssoadmin::types::{
+        CustomerManagedPolicyReference, PrincipalType, ProvisionTargetType, TargetType,
+    };
 
     let config = super::moto::sdk_config(endpoint).await;
     let org = aws_sdk_organizations::Client::new(&config);
@@ -116,20 +197,78 @@ pub async fn seed_org(endpoint: &str) -> OrgSeed {
     let store_client = aws_sdk_identitystore::Client::new(&config);
     let sts = aws_sdk_sts::Client::new(&config);
 
-    org.create_organization().feature_set(aws_sdk_organizations::types::OrganizationFeatureSet::All).send().await.expect("org");
-    let management = org.describe_organization().send().await.unwrap().organization.unwrap().master_account_id.unwrap();
-    let root = org.list_roots().send().await.unwrap().roots.unwrap()[0].id.clone().unwrap();
-    let engineering_ou = org.create_organizational_unit().parent_id(&root).name("Engineering").send().await.unwrap().organizational_unit.unwrap().id.unwrap();
-    let platform_ou = org.create_organizational_unit().parent_id(&engineering_ou).name("Platform").send().await.unwrap().organizational_unit.unwrap().id.unwrap();
+    org.create_organization()
+        .feature_set(aws_sdk_organizations::types::OrganizationFeatureSet::All)
+        .send()
+        .await
+        .expect("org");
+    let management = org
+        .describe_organization()
+        .send()
+        .await
+        .unwrap()
+        .organization
+        .unwrap()
+        .master_account_id
+        .unwrap();
+    let root = org.list_roots().send().await.unwrap().roots.unwrap()[0]
+        .id
+        .clone()
+        .unwrap();
+    let engineering_ou = org
+        .create_organizational_unit()
+        .parent_id(&root)
+        .name("Engineering")
+        .send()
+        .await
+        .unwrap()
+        .organizational_unit
+        .unwrap()
+        .id
+        .unwrap();
+    let platform_ou = org
+        .create_organizational_unit()
+        .parent_id(&engineering_ou)
+        .name("Platform")
+        .send()
+        .await
+        .unwrap()
+        .organizational_unit
+        .unwrap()
+        .id
+        .unwrap();
     let mut accounts = Vec::new();
     for name in ["dev", "prod", "sandbox"] {
-        let status = org.create_account().account_name(name).email(format!("{name}@example.com")).send().await.unwrap();
+        let status = org
+            .create_account()
+            .account_name(name)
+            .email(format!("{name}@example.com"))
+            .send()
+            .await
+            .unwrap();
         accounts.push(status.create_account_status.unwrap().account_id.unwrap());
     }
-    let (dev, prod, sandbox) = (accounts[0].clone(), accounts[1].clone(), accounts[2].clone());
-    org.move_account().account_id(&dev).source_parent_id(&root).destination_parent_id(&platform_ou).send().await.unwrap();
+    let (dev, prod, sandbox) = (
+        accounts[0].clone(),
+        accounts[1].clone(),
+        accounts[2].clone(),
+    );
+    org.move_account()
+        .account_id(&dev)
+        .source_parent_id(&root)
+        .destination_parent_id(&platform_ou)
+        .send()
+        .await
+        .unwrap();
 
-    let instance = admin.list_instances().send().await.unwrap().instances.unwrap().remove(0);
+    let instance = admin
+        .list_instances()
+        .send()
+        .await
+        .unwrap()
+        .instances
+        .unwrap()
+        .remove(0);
     let instance_arn = instance.instance_arn.unwrap();
     let store = instance.identity_store_id.unwrap();
     let mut users = Vec::new();
@@ -140,8 +279,18 @@ pub async fn seed_org(endpoint: &str) -> OrgSeed {
             .identity_store_id(&store)
             .user_name(&name)
             .display_name(format!("Person {i}"))
-            .name(Name::builder().given_name("Person").family_name(format!("{i}")).build())
-            .emails(Email::builder().value(format!("{name}@example.com")).primary(true).build())
+            .name(
+                Name::builder()
+                    .given_name("Person")
+                    .family_name(format!("{i}"))
+                    .build(),
+            )
+            .emails(
+                Email::builder()
+                    .value(format!("{name}@example.com"))
+                    .primary(true)
+                    .build(),
+            )
             .send()
             .await
             .unwrap();
@@ -150,7 +299,16 @@ pub async fn seed_org(endpoint: &str) -> OrgSeed {
     let group = |name: &'static str| {
         let client = store_client.clone();
         let store = store.clone();
-        async move { client.create_group().identity_store_id(store).display_name(name).send().await.unwrap().group_id }
+        async move {
+            client
+                .create_group()
+                .identity_store_id(store)
+                .display_name(name)
+                .send()
+                .await
+                .unwrap()
+                .group_id
+        }
     };
     let admins_group = group("admins").await;
     let empty_group = group("empty").await;
@@ -159,7 +317,14 @@ pub async fn seed_org(endpoint: &str) -> OrgSeed {
         let client = store_client.clone();
         let store = store.clone();
         async move {
-            client.create_group_membership().identity_store_id(store).group_id(group).member_id(MemberId::UserId(user)).send().await.unwrap();
+            client
+                .create_group_membership()
+                .identity_store_id(store)
+                .group_id(group)
+                .member_id(MemberId::UserId(user))
+                .send()
+                .await
+                .unwrap();
         }
     };
     add(admins_group.clone(), users[0].clone()).await;
@@ -210,7 +375,13 @@ pub async fn seed_org(endpoint: &str) -> OrgSeed {
         .attach_customer_managed_policy_reference_to_permission_set()
         .instance_arn(&instance_arn)
         .permission_set_arn(&readonly_ps)
-        .customer_managed_policy_reference(CustomerManagedPolicyReference::builder().name("ReadS3").path("/team/").build().unwrap())
+        .customer_managed_policy_reference(
+            CustomerManagedPolicyReference::builder()
+                .name("ReadS3")
+                .path("/team/")
+                .build()
+                .unwrap(),
+        )
         .send()
         .await
         .unwrap();
@@ -231,7 +402,11 @@ pub async fn seed_org(endpoint: &str) -> OrgSeed {
             .await
             .unwrap();
     }
-    for (ps, account) in [(&admin_ps, &prod), (&readonly_ps, &dev), (&readonly_ps, &prod)] {
+    for (ps, account) in [
+        (&admin_ps, &prod),
+        (&readonly_ps, &dev),
+        (&readonly_ps, &prod),
+    ] {
         admin
             .provision_permission_set()
             .instance_arn(&instance_arn)
@@ -246,7 +421,9 @@ pub async fn seed_org(endpoint: &str) -> OrgSeed {
     // An IAM user inside the prod member account, created through its role.
     let assumed = sts
         .assume_role()
-        .role_arn(format!("arn:aws:iam::{prod}:role/OrganizationAccountAccessRole"))
+        .role_arn(format!(
+            "arn:aws:iam::{prod}:role/OrganizationAccountAccessRole"
+        ))
         .role_session_name("seed")
         .send()
         .await
@@ -256,15 +433,24 @@ pub async fn seed_org(endpoint: &str) -> OrgSeed {
     let member_config = config
         .clone()
         .into_builder()
-        .credentials_provider(aws_credential_types::provider::SharedCredentialsProvider::new(aws_credential_types::Credentials::new(
-            assumed.access_key_id,
-            assumed.secret_access_key,
-            Some(assumed.session_token),
-            None,
-            "seed",
-        )))
+        .credentials_provider(
+            aws_credential_types::provider::SharedCredentialsProvider::new(
+                aws_credential_types::Credentials::new(
+                    assumed.access_key_id,
+                    assumed.secret_access_key,
+                    Some(assumed.session_token),
+                    None,
+                    "seed",
+                ),
+            ),
+        )
         .build();
-    aws_sdk_iam::Client::new(&member_config).create_user().user_name("prod-operator").send().await.unwrap();
+    aws_sdk_iam::Client::new(&member_config)
+        .create_user()
+        .user_name("prod-operator")
+        .send()
+        .await
+        .unwrap();
 
     OrgSeed {
         management,

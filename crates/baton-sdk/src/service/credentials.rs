@@ -48,35 +48,60 @@ struct Jwk {
 impl ClientCredentials {
     /// Parses a client id and secret as ConductorOne issues them.
     pub fn parse(client_id: &str, client_secret: &str) -> Result<Self, ServiceError> {
-        let (client_name, rest) = client_id.split_once('@').ok_or(ServiceError::InvalidClientId)?;
+        let (client_name, rest) = client_id
+            .split_once('@')
+            .ok_or(ServiceError::InvalidClientId)?;
         let (tenant_host, _) = rest.split_once('/').ok_or(ServiceError::InvalidClientId)?;
         if client_name.is_empty() || tenant_host.is_empty() {
             return Err(ServiceError::InvalidClientId);
         }
         let parts: Vec<&str> = client_secret.splitn(4, ':').collect();
         if parts.len() != 4 {
-            return Err(ServiceError::InvalidClientSecret("expected four ':'-separated parts"));
+            return Err(ServiceError::InvalidClientSecret(
+                "expected four ':'-separated parts",
+            ));
         }
         if parts[2] != "v1" {
-            return Err(ServiceError::InvalidClientSecret("unsupported version (expected v1)"));
+            return Err(ServiceError::InvalidClientSecret(
+                "unsupported version (expected v1)",
+            ));
         }
-        let json = URL_SAFE_NO_PAD.decode(parts[3].trim_end_matches('=')).map_err(|_| ServiceError::InvalidClientSecret("the key is not base64url"))?;
-        let jwk: Jwk = serde_json::from_slice(&json).map_err(|_| ServiceError::InvalidClientSecret("the key is not a JSON Web Key"))?;
+        let json = URL_SAFE_NO_PAD
+            .decode(parts[3].trim_end_matches('='))
+            .map_err(|_| ServiceError::InvalidClientSecret("the key is not base64url"))?;
+        let jwk: Jwk = serde_json::from_slice(&json)
+            .map_err(|_| ServiceError::InvalidClientSecret("the key is not a JSON Web Key"))?;
         if jwk.kty != "OKP" || jwk.crv != "Ed25519" {
-            return Err(ServiceError::InvalidClientSecret("the key is not an Ed25519 key"));
+            return Err(ServiceError::InvalidClientSecret(
+                "the key is not an Ed25519 key",
+            ));
         }
-        let d = jwk.d.ok_or(ServiceError::InvalidClientSecret("the key is not a private key"))?;
+        let d = jwk.d.ok_or(ServiceError::InvalidClientSecret(
+            "the key is not a private key",
+        ))?;
         let seed: [u8; 32] = URL_SAFE_NO_PAD
             .decode(d)
             .ok()
             .and_then(|b| b.try_into().ok())
-            .ok_or(ServiceError::InvalidClientSecret("the private key is not 32 bytes"))?;
+            .ok_or(ServiceError::InvalidClientSecret(
+                "the private key is not 32 bytes",
+            ))?;
         let key = SigningKey::from_bytes(&seed);
-        let x = URL_SAFE_NO_PAD.decode(&jwk.x).map_err(|_| ServiceError::InvalidClientSecret("the public key is not base64url"))?;
+        let x = URL_SAFE_NO_PAD
+            .decode(&jwk.x)
+            .map_err(|_| ServiceError::InvalidClientSecret("the public key is not base64url"))?;
         if x != key.verifying_key().to_bytes() {
-            return Err(ServiceError::InvalidClientSecret("the public key does not match the private key"));
+            return Err(ServiceError::InvalidClientSecret(
+                "the public key does not match the private key",
+            ));
         }
-        Ok(ClientCredentials { client_id: client_id.into(), client_name: client_name.into(), tenant_host: tenant_host.into(), key, kid: jwk.kid })
+        Ok(ClientCredentials {
+            client_id: client_id.into(),
+            client_name: client_name.into(),
+            tenant_host: tenant_host.into(),
+            key,
+            kid: jwk.kid,
+        })
     }
 
     /// Signs the client assertion for a token request made at `now` (Unix seconds).
@@ -87,7 +112,11 @@ impl ClientCredentials {
         if let Some(kid) = &self.kid {
             header["kid"] = kid.clone().into();
         }
-        let audience = self.tenant_host.split(':').next().unwrap_or(&self.tenant_host);
+        let audience = self
+            .tenant_host
+            .split(':')
+            .next()
+            .unwrap_or(&self.tenant_host);
         let claims = serde_json::json!({
             "iss": self.client_id,
             "sub": self.client_id,
@@ -96,9 +125,16 @@ impl ClientCredentials {
             "nbf": now - 120,
             "exp": now + 120,
         });
-        let signing_input = format!("{}.{}", URL_SAFE_NO_PAD.encode(header.to_string()), URL_SAFE_NO_PAD.encode(claims.to_string()));
+        let signing_input = format!(
+            "{}.{}",
+            URL_SAFE_NO_PAD.encode(header.to_string()),
+            URL_SAFE_NO_PAD.encode(claims.to_string())
+        );
         let signature = self.key.sign(signing_input.as_bytes());
-        format!("{signing_input}.{}", URL_SAFE_NO_PAD.encode(signature.to_bytes()))
+        format!(
+            "{signing_input}.{}",
+            URL_SAFE_NO_PAD.encode(signature.to_bytes())
+        )
     }
 }
 
@@ -114,7 +150,10 @@ pub fn make_client_secret(key: &SigningKey) -> String {
         "d": URL_SAFE_NO_PAD.encode(key.to_bytes()),
         "x": URL_SAFE_NO_PAD.encode(key.verifying_key().to_bytes()),
     });
-    format!("secret-token:conductorone.com:v1:{}", URL_SAFE_NO_PAD.encode(jwk.to_string()))
+    format!(
+        "secret-token:conductorone.com:v1:{}",
+        URL_SAFE_NO_PAD.encode(jwk.to_string())
+    )
 }
 
 #[cfg(test)]
@@ -125,25 +164,38 @@ mod tests {
     #[test]
     fn parses_and_signs() {
         let key = SigningKey::from_bytes(&[7u8; 32]);
-        let creds = ClientCredentials::parse("sync-bot@acme.conductor.one:8443/pcc", &make_client_secret(&key)).unwrap();
+        let creds = ClientCredentials::parse(
+            "sync-bot@acme.conductor.one:8443/pcc",
+            &make_client_secret(&key),
+        )
+        .unwrap();
         assert_eq!(creds.tenant_host, "acme.conductor.one:8443");
         let jws = creds.assertion(1_000_000);
         let parts: Vec<&str> = jws.split('.').collect();
         assert_eq!(parts.len(), 3);
-        let claims: serde_json::Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts[1]).unwrap()).unwrap();
+        let claims: serde_json::Value =
+            serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts[1]).unwrap()).unwrap();
         assert_eq!(claims["aud"], "acme.conductor.one");
         assert_eq!(claims["iss"], "sync-bot@acme.conductor.one:8443/pcc");
         assert_eq!(claims["exp"], 1_000_120);
         let signature = Signature::from_slice(&URL_SAFE_NO_PAD.decode(parts[2]).unwrap()).unwrap();
-        key.verifying_key().verify(format!("{}.{}", parts[0], parts[1]).as_bytes(), &signature).unwrap();
+        key.verifying_key()
+            .verify(format!("{}.{}", parts[0], parts[1]).as_bytes(), &signature)
+            .unwrap();
         assert!(!format!("{creds:?}").contains(&URL_SAFE_NO_PAD.encode(key.to_bytes())));
     }
 
     #[test]
     fn rejects_bad_credentials() {
         let secret = make_client_secret(&SigningKey::from_bytes(&[1u8; 32]));
-        assert!(matches!(ClientCredentials::parse("no-at-sign", &secret), Err(ServiceError::InvalidClientId)));
-        assert!(matches!(ClientCredentials::parse("a@host", &secret), Err(ServiceError::InvalidClientId)));
+        assert!(matches!(
+            ClientCredentials::parse("no-at-sign", &secret),
+            Err(ServiceError::InvalidClientId)
+        ));
+        assert!(matches!(
+            ClientCredentials::parse("a@host", &secret),
+            Err(ServiceError::InvalidClientId)
+        ));
         assert!(ClientCredentials::parse("a@host/x", "a:b:v2:xyz").is_err());
         assert!(ClientCredentials::parse("a@host/x", "a:b:v1:!!!").is_err());
     }

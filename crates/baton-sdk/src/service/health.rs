@@ -26,7 +26,9 @@ impl HealthState {
         match path {
             "/live" => Some(true),
             "/ready" => Some(self.ready.load(Ordering::Relaxed)),
-            "/health" => Some(self.ready.load(Ordering::Relaxed) && self.polling.load(Ordering::Relaxed)),
+            "/health" => {
+                Some(self.ready.load(Ordering::Relaxed) && self.polling.load(Ordering::Relaxed))
+            }
             _ => None,
         }
     }
@@ -38,7 +40,9 @@ pub async fn serve(address: String, state: Arc<HealthState>) -> std::io::Result<
     info!(address = %address, "health check server listening");
     tokio::spawn(async move {
         loop {
-            let Ok((stream, _)) = listener.accept().await else { continue };
+            let Ok((stream, _)) = listener.accept().await else {
+                continue;
+            };
             let state = state.clone();
             tokio::spawn(async move {
                 if let Err(e) = answer(stream, &state).await {
@@ -52,7 +56,9 @@ pub async fn serve(address: String, state: Arc<HealthState>) -> std::io::Result<
 
 async fn answer(mut stream: TcpStream, state: &HealthState) -> std::io::Result<()> {
     let mut buffer = vec![0u8; 2048];
-    let n = tokio::time::timeout(Duration::from_secs(5), stream.read(&mut buffer)).await.unwrap_or(Ok(0))?;
+    let n = tokio::time::timeout(Duration::from_secs(5), stream.read(&mut buffer))
+        .await
+        .unwrap_or(Ok(0))?;
     let request = String::from_utf8_lossy(&buffer[..n]);
     let path = request.split_whitespace().nth(1).unwrap_or("/");
     let (code, body) = match state.status(path) {
@@ -68,12 +74,23 @@ async fn answer(mut stream: TcpStream, state: &HealthState) -> std::io::Result<(
 /// Asks a health server for `endpoint` (health, ready or live); true on HTTP 200.
 pub async fn check(address: &str, endpoint: &str, timeout: Duration) -> Result<bool, String> {
     let attempt = async {
-        let mut stream = TcpStream::connect(address).await.map_err(|e| format!("cannot connect to {address}: {e}"))?;
-        let request = format!("GET /{endpoint} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n");
-        stream.write_all(request.as_bytes()).await.map_err(|e| e.to_string())?;
+        let mut stream = TcpStream::connect(address)
+            .await
+            .map_err(|e| format!("cannot connect to {address}: {e}"))?;
+        let request =
+            format!("GET /{endpoint} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n");
+        stream
+            .write_all(request.as_bytes())
+            .await
+            .map_err(|e| e.to_string())?;
         let mut response = String::new();
-        stream.read_to_string(&mut response).await.map_err(|e| e.to_string())?;
+        stream
+            .read_to_string(&mut response)
+            .await
+            .map_err(|e| e.to_string())?;
         Ok::<bool, String>(response.split_whitespace().nth(1) == Some("200"))
     };
-    tokio::time::timeout(timeout, attempt).await.map_err(|_| format!("no answer from {address} within {} s", timeout.as_secs()))?
+    tokio::time::timeout(timeout, attempt)
+        .await
+        .map_err(|_| format!("no answer from {address} within {} s", timeout.as_secs()))?
 }

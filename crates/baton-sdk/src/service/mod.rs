@@ -30,7 +30,10 @@ pub enum ServiceError {
     #[error("cannot connect to {0}: {1}")]
     Connect(String, String),
     #[error("{rpc} failed: {status}")]
-    Rpc { rpc: &'static str, status: tonic::Status },
+    Rpc {
+        rpc: &'static str,
+        status: tonic::Status,
+    },
     #[error("startup Hello failed: {0}")]
     Hello(String),
     #[error("{0}")]

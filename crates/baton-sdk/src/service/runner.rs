@@ -96,9 +96,16 @@ fn hello_is_final(e: &ServiceError) -> bool {
     }
 }
 
-fn clamp(duration: Option<&prost_types::Duration>, default: Duration, min: Duration, max: Duration) -> Duration {
+fn clamp(
+    duration: Option<&prost_types::Duration>,
+    default: Duration,
+    min: Duration,
+    max: Duration,
+) -> Duration {
     match duration {
-        Some(d) if d.seconds > 0 || d.nanos > 0 => Duration::new(d.seconds.max(0) as u64, d.nanos.max(0) as u32).clamp(min, max),
+        Some(d) if d.seconds > 0 || d.nanos > 0 => {
+            Duration::new(d.seconds.max(0) as u64, d.nanos.max(0) as u32).clamp(min, max)
+        }
         _ => default,
     }
 }
@@ -106,7 +113,10 @@ fn clamp(duration: Option<&prost_types::Duration>, default: Duration, min: Durat
 impl Service {
     fn hello_request(&self, task_id: &str) -> baton::BatonServiceHelloRequest {
         use baton::baton_service_hello_request::{BuildInfo, OsInfo};
-        let hostname = hostname::get().ok().and_then(|h| h.into_string().ok()).unwrap_or_else(|| "unknown".into());
+        let hostname = hostname::get()
+            .ok()
+            .and_then(|h| h.into_string().ok())
+            .unwrap_or_else(|| "unknown".into());
         baton::BatonServiceHelloRequest {
             host_id: self.api.host_id.clone(),
             task_id: task_id.into(),
@@ -151,7 +161,10 @@ impl Service {
 
     /// Runs until `shutdown` turns true: Hello, then the task loop. Tasks in
     /// flight at shutdown are cancelled and reported as cancelled.
-    pub async fn run(self: Arc<Self>, mut shutdown: watch::Receiver<bool>) -> Result<(), ServiceError> {
+    pub async fn run(
+        self: Arc<Self>,
+        mut shutdown: watch::Receiver<bool>,
+    ) -> Result<(), ServiceError> {
         self.startup(&mut shutdown).await?;
         self.health.ready.store(true, Ordering::Relaxed);
         info!(host_id = %self.api.host_id, "connected to ConductorOne; waiting for tasks");
@@ -165,8 +178,15 @@ impl Service {
                         _ = stop.changed() => return,
                     }
                     // The state file is an SQLite connection, which stays on one thread.
-                    let (pass, path, handle) = (service.clone(), state.clone(), tokio::runtime::Handle::current());
-                    let _ = tokio::task::spawn_blocking(move || handle.block_on(pass.revoke_expired(&path))).await;
+                    let (pass, path, handle) = (
+                        service.clone(),
+                        state.clone(),
+                        tokio::runtime::Handle::current(),
+                    );
+                    let _ = tokio::task::spawn_blocking(move || {
+                        handle.block_on(pass.revoke_expired(&path))
+                    })
+                    .await;
                 }
             });
         }
@@ -184,7 +204,12 @@ impl Service {
                 Ok(response) => {
                     errors = 0;
                     self.health.polling.store(true, Ordering::Relaxed);
-                    let next_poll = clamp(response.next_poll.as_ref(), Duration::from_secs(1), Duration::from_millis(100), Duration::from_secs(300));
+                    let next_poll = clamp(
+                        response.next_poll.as_ref(),
+                        Duration::from_secs(1),
+                        Duration::from_millis(100),
+                        Duration::from_secs(300),
+                    );
                     match response.task {
                         Some(task) if !matches!(task.task_type, None | Some(TaskType::None(_))) => {
                             let service = self.clone();
@@ -201,7 +226,8 @@ impl Service {
                 Err(e) => {
                     errors += 1;
                     self.health.polling.store(false, Ordering::Relaxed);
-                    let wait = Duration::from_secs((errors * errors) as u64).min(Duration::from_secs(60));
+                    let wait =
+                        Duration::from_secs((errors * errors) as u64).min(Duration::from_secs(60));
                     warn!(error = %e, consecutive_errors = errors, retry_in_s = wait.as_secs(), "GetTask failed; retrying");
                     wait
                 }
@@ -255,14 +281,23 @@ impl Service {
                     host_id: self.api.host_id.clone(),
                     task_id: id.clone(),
                     status: None,
-                    final_state: Some(baton::baton_service_finish_task_request::FinalState::Success(
-                        baton::baton_service_finish_task_request::Success { annotations: Vec::new(), response },
-                    )),
+                    final_state: Some(
+                        baton::baton_service_finish_task_request::FinalState::Success(
+                            baton::baton_service_finish_task_request::Success {
+                                annotations: Vec::new(),
+                                response,
+                            },
+                        ),
+                    ),
                 }
             }
             Err(e) => {
                 let (status_code, message, non_retryable) = match &e {
-                    TaskError::Connector(c) => (code(c.kind), c.message.clone(), c.kind != ErrorKind::Unavailable),
+                    TaskError::Connector(c) => (
+                        code(c.kind),
+                        c.message.clone(),
+                        c.kind != ErrorKind::Unavailable,
+                    ),
                     TaskError::Cancelled(m) => (CANCELLED, m.clone(), false),
                     TaskError::Other(m) => (13, m.clone(), false),
                     TaskError::NoFinish(m) => (13, m.clone(), false),
@@ -271,9 +306,17 @@ impl Service {
                 baton::BatonServiceFinishTaskRequest {
                     host_id: self.api.host_id.clone(),
                     task_id: id.clone(),
-                    status: Some(RpcStatus { code: status_code, message, details: Vec::new() }),
+                    status: Some(RpcStatus {
+                        code: status_code,
+                        message,
+                        details: Vec::new(),
+                    }),
                     final_state: Some(baton::baton_service_finish_task_request::FinalState::Error(
-                        baton::baton_service_finish_task_request::Error { non_retryable, annotations: Vec::new(), response: None },
+                        baton::baton_service_finish_task_request::Error {
+                            non_retryable,
+                            annotations: Vec::new(),
+                            response: None,
+                        },
                     )),
                 }
             }
@@ -292,41 +335,68 @@ impl Service {
         error!(task_id = %id, "could not report the task's result to ConductorOne");
     }
 
-    async fn sync(&self, task_id: &str, task: baton::task::SyncFullTask, mut cancel: watch::Receiver<bool>) -> Result<(), TaskError> {
+    async fn sync(
+        &self,
+        task_id: &str,
+        task: baton::task::SyncFullTask,
+        mut cancel: watch::Receiver<bool>,
+    ) -> Result<(), TaskError> {
         let dir = match &self.options.temp_dir {
-            Some(d) => tempfile::Builder::new().prefix("baton-sdk-sync-upload").tempdir_in(d),
-            None => tempfile::Builder::new().prefix("baton-sdk-sync-upload").tempdir(),
+            Some(d) => tempfile::Builder::new()
+                .prefix("baton-sdk-sync-upload")
+                .tempdir_in(d),
+            None => tempfile::Builder::new()
+                .prefix("baton-sdk-sync-upload")
+                .tempdir(),
         }
         .map_err(|e| TaskError::Other(format!("cannot create a temporary directory: {e}")))?;
         let path = dir.path().join("sync.c1z");
 
-        let first = self.api.heartbeat(task_id).await.map_err(|e| TaskError::NoFinish(format!("the first heartbeat failed: {e}")))?;
+        let first = self
+            .api
+            .heartbeat(task_id)
+            .await
+            .map_err(|e| TaskError::NoFinish(format!("the first heartbeat failed: {e}")))?;
         if first.cancelled {
-            return Err(TaskError::Cancelled("the task was cancelled by ConductorOne".into()));
+            return Err(TaskError::Cancelled(
+                "the task was cancelled by ConductorOne".into(),
+            ));
         }
         let (cancel_sender, mut cancelled) = watch::channel(None::<String>);
         let heartbeat = {
             let api = self.api.clone();
             let task_id = task_id.to_string();
-            let mut every = clamp(first.next_heartbeat.as_ref(), Duration::from_secs(30), Duration::from_secs(1), Duration::from_secs(300));
+            let mut every = clamp(
+                first.next_heartbeat.as_ref(),
+                Duration::from_secs(30),
+                Duration::from_secs(1),
+                Duration::from_secs(300),
+            );
             tokio::spawn(async move {
                 let mut failures = 0;
                 loop {
                     tokio::time::sleep(every).await;
                     match api.heartbeat(&task_id).await {
                         Ok(response) if response.cancelled => {
-                            let _ = cancel_sender.send(Some("the task was cancelled by ConductorOne".into()));
+                            let _ = cancel_sender
+                                .send(Some("the task was cancelled by ConductorOne".into()));
                             return;
                         }
                         Ok(response) => {
                             failures = 0;
-                            every = clamp(response.next_heartbeat.as_ref(), Duration::from_secs(30), Duration::from_secs(1), Duration::from_secs(300));
+                            every = clamp(
+                                response.next_heartbeat.as_ref(),
+                                Duration::from_secs(30),
+                                Duration::from_secs(1),
+                                Duration::from_secs(300),
+                            );
                         }
                         Err(e) => {
                             failures += 1;
                             warn!(task_id = %task_id, failures, error = %e, "heartbeat failed");
                             if failures >= 10 {
-                                let _ = cancel_sender.send(Some("10 heartbeats in a row failed".into()));
+                                let _ = cancel_sender
+                                    .send(Some("10 heartbeats in a row failed".into()));
                                 return;
                             }
                         }
@@ -341,7 +411,10 @@ impl Service {
         }
         options.skip_entitlements_and_grants |= task.skip_entitlements_and_grants;
         if task.skip_expand_grants {
-            debug!(task_id, "the task asks to skip grant expansion; grants are expanded anyway");
+            debug!(
+                task_id,
+                "the task asks to skip grant expansion; grants are expanded anyway"
+            );
         }
         // The sync writes through a SQLite connection, which cannot move
         // between threads, so it runs on a blocking thread of its own.
@@ -412,11 +485,18 @@ impl Service {
         };
         let provisioner = match self.provisioner().await {
             Ok(p) => p,
-            Err(e) => return error!(error = ?e, "cannot revoke expired grants: the connector is not ready"),
+            Err(e) => {
+                return error!(error = ?e, "cannot revoke expired grants: the connector is not ready")
+            }
         };
         match crate::jit::revoke_expired(provisioner.as_ref(), &store, &self.options.audit).await {
             Ok(report) if report.revoked + report.already_revoked + report.failed.len() > 0 => {
-                info!(revoked = report.revoked, already_revoked = report.already_revoked, failed = report.failed.len(), "revoked expired grants")
+                info!(
+                    revoked = report.revoked,
+                    already_revoked = report.already_revoked,
+                    failed = report.failed.len(),
+                    "revoked expired grants"
+                )
             }
             Ok(_) => {}
             Err(e) => error!(error = %e, "revoking expired grants failed"),
@@ -427,29 +507,63 @@ impl Service {
     async fn provisioner(&self) -> Result<Arc<dyn Provisioner>, TaskError> {
         let (connector, provisioner) = self.factory.build();
         connector.validate().await.map_err(TaskError::Connector)?;
-        provisioner.ok_or_else(|| TaskError::Connector(ConnectorError::new(ErrorKind::Unimplemented, "this connector has no provisioners")))
+        provisioner.ok_or_else(|| {
+            TaskError::Connector(ConnectorError::new(
+                ErrorKind::Unimplemented,
+                "this connector has no provisioners",
+            ))
+        })
     }
 
     async fn grant(&self, task: baton::task::GrantTask) -> Result<Option<Any>, TaskError> {
         let (Some(entitlement), Some(principal)) = (task.entitlement, task.principal) else {
-            return Err(TaskError::Connector(ConnectorError::invalid("malformed grant task")));
+            return Err(TaskError::Connector(ConnectorError::invalid(
+                "malformed grant task",
+            )));
         };
-        let resource_type = entitlement.resource.as_ref().and_then(|r| r.id.as_ref()).map(|i| i.resource_type.clone()).unwrap_or_default();
-        let manager = self.provisioner().await?.grant_manager(&resource_type).ok_or_else(|| {
-            TaskError::Connector(ConnectorError::new(ErrorKind::Unimplemented, format!("resource type {resource_type} does not have provisioner configured")))
-        })?;
-        let change = manager.grant(&principal, &entitlement).await.map_err(TaskError::Connector)?;
-        if let (Some(duration), Some(state), Outcome::Done) = (task.duration.as_ref(), self.options.jit_state.as_ref(), &change.outcome) {
+        let resource_type = entitlement
+            .resource
+            .as_ref()
+            .and_then(|r| r.id.as_ref())
+            .map(|i| i.resource_type.clone())
+            .unwrap_or_default();
+        let manager = self
+            .provisioner()
+            .await?
+            .grant_manager(&resource_type)
+            .ok_or_else(|| {
+                TaskError::Connector(ConnectorError::new(
+                    ErrorKind::Unimplemented,
+                    format!("resource type {resource_type} does not have provisioner configured"),
+                ))
+            })?;
+        let change = manager
+            .grant(&principal, &entitlement)
+            .await
+            .map_err(TaskError::Connector)?;
+        if let (Some(duration), Some(state), Outcome::Done) = (
+            task.duration.as_ref(),
+            self.options.jit_state.as_ref(),
+            &change.outcome,
+        ) {
             if duration.seconds > 0 {
-                let expires_at = time::OffsetDateTime::now_utc().unix_timestamp() + duration.seconds;
+                let expires_at =
+                    time::OffsetDateTime::now_utc().unix_timestamp() + duration.seconds;
                 let subject = c1z::v2::Grant {
-                    id: crate::types::grant_id(&entitlement.id, principal.id.as_ref().expect("principals have ids")),
+                    id: crate::types::grant_id(
+                        &entitlement.id,
+                        principal.id.as_ref().expect("principals have ids"),
+                    ),
                     entitlement: Some(entitlement.clone()),
-                    principal: Some(c1z::v2::Resource { id: principal.id.clone(), ..Default::default() }),
+                    principal: Some(c1z::v2::Resource {
+                        id: principal.id.clone(),
+                        ..Default::default()
+                    }),
                     annotations: Vec::new(),
                     sources: None,
                 };
-                let recorded = crate::jit::JitStore::open(state).and_then(|store| store.record(&subject, expires_at, ""));
+                let recorded = crate::jit::JitStore::open(state)
+                    .and_then(|store| store.record(&subject, expires_at, ""));
                 if let Err(e) = recorded {
                     error!(error = %e, grant = %subject.id, "could not record the expiry of a just-in-time grant");
                 }
@@ -459,68 +573,144 @@ impl Service {
         if change.outcome == Outcome::AlreadyDone {
             annotations.push(any::pack(&GrantAlreadyExists::default()));
         }
-        Ok(Some(any::pack(&c1z::v2::GrantManagerServiceGrantResponse { annotations, grants: change.grants })))
+        Ok(Some(any::pack(
+            &c1z::v2::GrantManagerServiceGrantResponse {
+                annotations,
+                grants: change.grants,
+            },
+        )))
     }
 
     async fn revoke(&self, task: baton::task::RevokeTask) -> Result<Option<Any>, TaskError> {
         let Some(grant) = task.grant else {
-            return Err(TaskError::Connector(ConnectorError::invalid("malformed revoke task")));
+            return Err(TaskError::Connector(ConnectorError::invalid(
+                "malformed revoke task",
+            )));
         };
-        let resource_type =
-            grant.entitlement.as_ref().and_then(|e| e.resource.as_ref()).and_then(|r| r.id.as_ref()).map(|i| i.resource_type.clone()).unwrap_or_default();
-        let manager = self.provisioner().await?.grant_manager(&resource_type).ok_or_else(|| {
-            TaskError::Connector(ConnectorError::new(ErrorKind::Unimplemented, format!("resource type {resource_type} does not have provisioner configured")))
-        })?;
+        let resource_type = grant
+            .entitlement
+            .as_ref()
+            .and_then(|e| e.resource.as_ref())
+            .and_then(|r| r.id.as_ref())
+            .map(|i| i.resource_type.clone())
+            .unwrap_or_default();
+        let manager = self
+            .provisioner()
+            .await?
+            .grant_manager(&resource_type)
+            .ok_or_else(|| {
+                TaskError::Connector(ConnectorError::new(
+                    ErrorKind::Unimplemented,
+                    format!("resource type {resource_type} does not have provisioner configured"),
+                ))
+            })?;
         let change = manager.revoke(&grant).await.map_err(TaskError::Connector)?;
         let mut annotations = request_ids(&change.request_ids);
         if change.outcome == Outcome::AlreadyDone {
             annotations.push(any::pack(&GrantAlreadyRevoked::default()));
         }
-        Ok(Some(any::pack(&c1z::v2::GrantManagerServiceRevokeResponse { annotations })))
+        Ok(Some(any::pack(
+            &c1z::v2::GrantManagerServiceRevokeResponse { annotations },
+        )))
     }
 
-    async fn create_account(&self, task: baton::task::CreateAccountTask) -> Result<Option<Any>, TaskError> {
+    async fn create_account(
+        &self,
+        task: baton::task::CreateAccountTask,
+    ) -> Result<Option<Any>, TaskError> {
         let Some(info) = task.account_info else {
-            return Err(TaskError::Connector(ConnectorError::invalid("malformed create account task")));
+            return Err(TaskError::Connector(ConnectorError::invalid(
+                "malformed create account task",
+            )));
         };
-        let resource_type = if task.resource_type_id.is_empty() { "iam_user".to_string() } else { task.resource_type_id.clone() };
-        let manager = self.provisioner().await?.account_manager(&resource_type).ok_or_else(|| {
-            TaskError::Connector(ConnectorError::new(ErrorKind::Unimplemented, format!("resource type {resource_type} does not support account creation")))
-        })?;
+        let resource_type = if task.resource_type_id.is_empty() {
+            "iam_user".to_string()
+        } else {
+            task.resource_type_id.clone()
+        };
+        let manager = self
+            .provisioner()
+            .await?
+            .account_manager(&resource_type)
+            .ok_or_else(|| {
+                TaskError::Connector(ConnectorError::new(
+                    ErrorKind::Unimplemented,
+                    format!("resource type {resource_type} does not support account creation"),
+                ))
+            })?;
         let account = AccountInfo {
             login: info.login.clone(),
             emails: info.emails.iter().map(|e| e.address.clone()).collect(),
             profile: info.profile.clone().unwrap_or_default(),
         };
-        let created = manager.create_account(&account).await.map_err(TaskError::Connector)?;
-        use c1z::v2::create_account_response::{AlreadyExistsResult, Result as CreateResult, SuccessResult};
-        let result = if created.already_existed {
-            CreateResult::AlreadyExists(AlreadyExistsResult { resource: Some(created.resource), is_create_account_result: true })
-        } else {
-            CreateResult::Success(SuccessResult { resource: Some(created.resource), is_create_account_result: true, invitation_expires_at: None })
+        let created = manager
+            .create_account(&account)
+            .await
+            .map_err(TaskError::Connector)?;
+        use c1z::v2::create_account_response::{
+            AlreadyExistsResult, Result as CreateResult, SuccessResult,
         };
-        let response = c1z::v2::CreateAccountResponse { result: Some(result), annotations: request_ids(&created.request_ids), ..Default::default() };
+        let result = if created.already_existed {
+            CreateResult::AlreadyExists(AlreadyExistsResult {
+                resource: Some(created.resource),
+                is_create_account_result: true,
+            })
+        } else {
+            CreateResult::Success(SuccessResult {
+                resource: Some(created.resource),
+                is_create_account_result: true,
+                invitation_expires_at: None,
+            })
+        };
+        let response = c1z::v2::CreateAccountResponse {
+            result: Some(result),
+            annotations: request_ids(&created.request_ids),
+            ..Default::default()
+        };
         Ok(Some(any::pack(&response)))
     }
 
-    async fn delete(&self, task: baton::task::DeleteResourceTask) -> Result<Option<Any>, TaskError> {
+    async fn delete(
+        &self,
+        task: baton::task::DeleteResourceTask,
+    ) -> Result<Option<Any>, TaskError> {
         let Some(resource) = task.resource_id else {
-            return Err(TaskError::Connector(ConnectorError::invalid("malformed delete resource task")));
+            return Err(TaskError::Connector(ConnectorError::invalid(
+                "malformed delete resource task",
+            )));
         };
-        let deleter = self.provisioner().await?.resource_deleter(&resource.resource_type).ok_or_else(|| {
-            TaskError::Connector(ConnectorError::new(ErrorKind::Unimplemented, format!("resource type {} cannot be deleted", resource.resource_type)))
-        })?;
-        let change = deleter.delete(&resource, task.parent_resource_id.as_ref()).await.map_err(TaskError::Connector)?;
+        let deleter = self
+            .provisioner()
+            .await?
+            .resource_deleter(&resource.resource_type)
+            .ok_or_else(|| {
+                TaskError::Connector(ConnectorError::new(
+                    ErrorKind::Unimplemented,
+                    format!("resource type {} cannot be deleted", resource.resource_type),
+                ))
+            })?;
+        let change = deleter
+            .delete(&resource, task.parent_resource_id.as_ref())
+            .await
+            .map_err(TaskError::Connector)?;
         let mut annotations = request_ids(&change.request_ids);
         if change.outcome == Outcome::AlreadyDone {
             annotations.push(any::pack(&ResourceDoesNotExist::default()));
         }
-        Ok(Some(any::pack(&c1z::v2::DeleteResourceResponse { annotations })))
+        Ok(Some(any::pack(&c1z::v2::DeleteResourceResponse {
+            annotations,
+        })))
     }
 }
 
 fn request_ids(ids: &[String]) -> Vec<Any> {
-    ids.iter().map(|id| any::pack(&c1z::v2::RequestId { request_id: id.clone() })).collect()
+    ids.iter()
+        .map(|id| {
+            any::pack(&c1z::v2::RequestId {
+                request_id: id.clone(),
+            })
+        })
+        .collect()
 }
 
 fn task_name(task: Option<&TaskType>) -> &'static str {

@@ -24,7 +24,15 @@ pub fn render(package: &Package) -> String {
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>Access review {}</title><style>{STYLE}</style></head><body>\n",
         esc(&e.sync_id)
     );
-    let _ = write!(page, "<h1>Access review</h1><p class=\"muted\">Sync {} of {}, generated {} by {} {}</p>", esc(&e.sync_id), esc(&e.input_file), esc(&e.generated_at), e.tool, e.tool_version);
+    let _ = write!(
+        page,
+        "<h1>Access review</h1><p class=\"muted\">Sync {} of {}, generated {} by {} {}</p>",
+        esc(&e.sync_id),
+        esc(&e.input_file),
+        esc(&e.generated_at),
+        e.tool,
+        e.tool_version
+    );
 
     page.push_str("<h2 id=\"evidence\">Evidence</h2><dl class=\"facts\">");
     let mut facts = vec![
@@ -34,25 +42,43 @@ pub fn render(package: &Package) -> String {
         ("Sync ID", e.sync_id.clone()),
         ("Sync type", e.sync_type.clone()),
         ("Sync started", e.sync_started_at.clone()),
-        ("Sync ended", e.sync_ended_at.clone().unwrap_or_else(|| "not finished".into())),
+        (
+            "Sync ended",
+            e.sync_ended_at
+                .clone()
+                .unwrap_or_else(|| "not finished".into()),
+        ),
         ("Review rows", e.review_rows.to_string()),
         ("Derived rows", e.derived_rows.to_string()),
         ("Privileged rows", e.privileged_rows.to_string()),
-        ("Users with console access and no MFA", e.users_without_mfa.to_string()),
+        (
+            "Users with console access and no MFA",
+            e.users_without_mfa.to_string(),
+        ),
     ];
     if let Some(p) = &e.previous {
         facts.push(("Previous review", p.source.clone()));
         facts.push(("Previous sync ID", p.sync_id.clone()));
-        facts.push(("Grants added / removed", format!("{} / {}", p.added, p.removed)));
+        facts.push((
+            "Grants added / removed",
+            format!("{} / {}", p.added, p.removed),
+        ));
     }
     for (k, v) in facts {
         let _ = write!(page, "<dt>{}</dt><dd>{}</dd>", esc(k), esc(&v));
     }
     page.push_str("</dl>\n<table><tr><th>Resource type</th><th>Resources</th><th>Entitlements</th><th>Grants</th></tr>");
-    for (t, c) in e.counts.iter().map(|(t, c)| (t.as_str(), c)).chain(std::iter::once(("total", &e.totals))) {
+    for (t, c) in e
+        .counts
+        .iter()
+        .map(|(t, c)| (t.as_str(), c))
+        .chain(std::iter::once(("total", &e.totals)))
+    {
         let _ = write!(page, "<tr><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td></tr>", esc(t), c.resources, c.entitlements, c.grants);
     }
-    page.push_str("</table>\n<table><tr><th>Account or application</th><th>Rows</th><th>Privileged</th></tr>");
+    page.push_str(
+        "</table>\n<table><tr><th>Account or application</th><th>Rows</th><th>Privileged</th></tr>",
+    );
     for (i, s) in package.sheets.iter().enumerate() {
         let privileged = s.rows.iter().filter(|r| !r.privileged.is_empty()).count();
         let _ = write!(page, "<tr><td><a href=\"#sheet-{i}\">{}</a></td><td class=\"num\">{}</td><td class=\"num\">{privileged}</td></tr>", esc(&s.label), s.rows.len());
@@ -80,7 +106,14 @@ pub fn render(package: &Package) -> String {
     } else {
         page.push_str("<table><tr><th>User</th><th>ID</th><th>Finding</th></tr>");
         for (key, name, finding) in &package.user_findings {
-            let _ = write!(page, "<tr class=\"priv\"><td>{}</td><td><code>{}:{}</code></td><td>{}</td></tr>", esc(name), esc(&key.0), esc(&key.1), esc(finding));
+            let _ = write!(
+                page,
+                "<tr class=\"priv\"><td>{}</td><td><code>{}:{}</code></td><td>{}</td></tr>",
+                esc(name),
+                esc(&key.0),
+                esc(&key.1),
+                esc(finding)
+            );
         }
         page.push_str("</table>");
     }
@@ -104,11 +137,27 @@ pub fn render(package: &Package) -> String {
     }
 
     for (i, s) in package.sheets.iter().enumerate() {
-        let _ = write!(page, "<h2 id=\"sheet-{i}\">{} <span class=\"muted\">({} grants)</span></h2>", esc(&s.label), s.rows.len());
+        let _ = write!(
+            page,
+            "<h2 id=\"sheet-{i}\">{} <span class=\"muted\">({} grants)</span></h2>",
+            esc(&s.label),
+            s.rows.len()
+        );
         page.push_str("<table><tr><th>Principal</th><th>Type</th><th>Entitlement</th><th>Resource</th><th>How granted</th><th>Origin</th><th>Privileged</th><th>Last login</th><th>Unused</th><th>Grant ID</th></tr>");
         for r in &s.rows {
-            let class = if r.privileged.is_empty() { "" } else { " class=\"priv\"" };
-            let badge = if r.privileged.is_empty() { String::new() } else { format!("<span class=\"badge\" title=\"{}\">privileged</span>", esc(&r.privilege_reason)) };
+            let class = if r.privileged.is_empty() {
+                ""
+            } else {
+                " class=\"priv\""
+            };
+            let badge = if r.privileged.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    "<span class=\"badge\" title=\"{}\">privileged</span>",
+                    esc(&r.privilege_reason)
+                )
+            };
             let _ = write!(
                 page,
                 "<tr{class}><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{badge}</td><td class=\"nowrap\">{}</td><td class=\"nowrap\">{}</td><td><code>{}</code></td></tr>",

@@ -57,9 +57,25 @@ pub struct ReviewRow {
 
 /// CSV header of [`ReviewRow`], in field order.
 pub const CSV_COLUMNS: &[&str] = &[
-    "sync_id", "account_id", "account", "principal_type", "principal_id", "principal", "principal_kind", "entitlement_id",
-    "entitlement", "resource_type", "resource_id", "resource", "granted", "origin", "privileged", "privilege_reason",
-    "last_login", "unused", "grant_id",
+    "sync_id",
+    "account_id",
+    "account",
+    "principal_type",
+    "principal_id",
+    "principal",
+    "principal_kind",
+    "entitlement_id",
+    "entitlement",
+    "resource_type",
+    "resource_id",
+    "resource",
+    "granted",
+    "origin",
+    "privileged",
+    "privilege_reason",
+    "last_login",
+    "unused",
+    "grant_id",
 ];
 
 /// Builds the review rows of a snapshot: every stored grant, then the derived
@@ -70,10 +86,19 @@ pub fn rows(snap: &Snapshot, privileges: &Privileges) -> Vec<ReviewRow> {
 
 /// Builds the review rows and flags those whose principal has not logged in
 /// for more than `unused_days` days before the end of the sync.
-pub fn rows_with_usage(snap: &Snapshot, privileges: &Privileges, unused_days: Option<u32>) -> Vec<ReviewRow> {
+pub fn rows_with_usage(
+    snap: &Snapshot,
+    privileges: &Privileges,
+    unused_days: Option<u32>,
+) -> Vec<ReviewRow> {
     let mut rows = rows_plain(snap, privileges);
     if let Some(days) = unused_days {
-        let reference = snap.sync.ended_at.as_deref().or(Some(snap.sync.started_at.as_str())).and_then(c1z::timefmt::parse);
+        let reference = snap
+            .sync
+            .ended_at
+            .as_deref()
+            .or(Some(snap.sync.started_at.as_str()))
+            .and_then(c1z::timefmt::parse);
         for row in &mut rows {
             let key = (row.principal_type.clone(), row.principal_id.clone());
             let last = snap.user_trait(&key).and_then(|u| u.last_login.clone());
@@ -92,22 +117,60 @@ fn rows_plain(snap: &Snapshot, privileges: &Privileges) -> Vec<ReviewRow> {
     let mut rows = Vec::with_capacity(snap.grants.len());
     for g in &snap.grants {
         let grant = &g.grant;
-        let origin = if snapshot::is_expanded(grant) { "expanded" } else { "connector" };
-        rows.push(row(snap, privileges, grant.entitlement.as_ref(), snapshot::entitlement_id(grant), &snapshot::principal_key(grant), access::describe_grant(snap, grant), origin, &grant.id));
+        let origin = if snapshot::is_expanded(grant) {
+            "expanded"
+        } else {
+            "connector"
+        };
+        rows.push(row(
+            snap,
+            privileges,
+            grant.entitlement.as_ref(),
+            snapshot::entitlement_id(grant),
+            &snapshot::principal_key(grant),
+            access::describe_grant(snap, grant),
+            origin,
+            &grant.id,
+        ));
     }
 
     let edges = Edges::of(snap);
     for principal in snap.principals_with_grants().keys() {
         let effective = access::effective_access(snap, &edges, principal);
         for holding in effective.holdings.iter().filter(|h| h.derived()) {
-            let granted = format!("{} (derived from expansion edges, not expanded in the file)", access::describe_holding(snap, &effective, holding));
+            let granted = format!(
+                "{} (derived from expansion edges, not expanded in the file)",
+                access::describe_holding(snap, &effective, holding)
+            );
             let id = format!("{}:{}:{}", holding.entitlement_id, principal.0, principal.1);
             let embedded = snap.any_entitlement(&holding.entitlement_id);
-            rows.push(row(snap, privileges, embedded, &holding.entitlement_id, principal, granted, "derived", &id));
+            rows.push(row(
+                snap,
+                privileges,
+                embedded,
+                &holding.entitlement_id,
+                principal,
+                granted,
+                "derived",
+                &id,
+            ));
         }
     }
     rows.sort_by(|a, b| {
-        (&a.account_id, &a.principal, &a.principal_id, &a.entitlement, &a.grant_id).cmp(&(&b.account_id, &b.principal, &b.principal_id, &b.entitlement, &b.grant_id))
+        (
+            &a.account_id,
+            &a.principal,
+            &a.principal_id,
+            &a.entitlement,
+            &a.grant_id,
+        )
+            .cmp(&(
+                &b.account_id,
+                &b.principal,
+                &b.principal_id,
+                &b.entitlement,
+                &b.grant_id,
+            ))
     });
     rows
 }
@@ -124,10 +187,17 @@ fn row(
     grant_id: &str,
 ) -> ReviewRow {
     let ent = snap.entitlement(entitlement_id).or(embedded);
-    let rkey = snapshot::key_of(ent.and_then(|e| e.resource.as_ref()).and_then(|r| r.id.as_ref()));
+    let rkey = snapshot::key_of(
+        ent.and_then(|e| e.resource.as_ref())
+            .and_then(|r| r.id.as_ref()),
+    );
     let (account_id, account) = account_of(snap, &rkey, principal);
     let last_login = match snap.user_trait(principal) {
-        Some(user) => user.last_login.as_ref().map(snapshot::format_timestamp).unwrap_or_else(|| "not recorded".to_string()),
+        Some(user) => user
+            .last_login
+            .as_ref()
+            .map(snapshot::format_timestamp)
+            .unwrap_or_else(|| "not recorded".to_string()),
         None => String::new(),
     };
     let reason = privileges.reason(entitlement_id).unwrap_or("").to_string();
@@ -146,7 +216,11 @@ fn row(
         resource: snap.resource_label(&rkey),
         granted,
         origin: origin.to_string(),
-        privileged: if reason.is_empty() { String::new() } else { "yes".to_string() },
+        privileged: if reason.is_empty() {
+            String::new()
+        } else {
+            "yes".to_string()
+        },
         privilege_reason: reason,
         last_login,
         unused: String::new(),
@@ -174,7 +248,10 @@ pub fn account_of(snap: &Snapshot, resource: &Key, principal: &Key) -> (String, 
         _ => aws::arn_account(&principal.1).map(str::to_string),
     });
     if let Some(id) = account {
-        let name = snap.resource(&("account".to_string(), id.clone())).map(|r| r.display_name.clone()).filter(|n| !n.is_empty());
+        let name = snap
+            .resource(&("account".to_string(), id.clone()))
+            .map(|r| r.display_name.clone())
+            .filter(|n| !n.is_empty());
         let label = match name {
             Some(name) => format!("{name} ({id})"),
             None => format!("AWS account {id}"),
@@ -183,7 +260,10 @@ pub fn account_of(snap: &Snapshot, resource: &Key, principal: &Key) -> (String, 
     }
     let sso = ["sso_user", "sso_group", "permission_set"];
     if sso.contains(&resource.0.as_str()) || sso.contains(&principal.0.as_str()) {
-        return (IDENTITY_CENTER.to_string(), "IAM Identity Center".to_string());
+        return (
+            IDENTITY_CENTER.to_string(),
+            "IAM Identity Center".to_string(),
+        );
     }
     (OTHER.to_string(), "No AWS account".to_string())
 }
@@ -206,12 +286,23 @@ pub struct Previous {
 /// Loads a previous review: a package directory (its `grants.csv` and
 /// `manifest.json`), a `grants.csv` file, or a c1z file (its latest full sync).
 pub fn load_previous(path: &Path) -> Result<Previous> {
-    let csv_path = if path.is_dir() { path.join(GRANTS_CSV) } else { path.to_path_buf() };
-    let is_csv = path.is_dir() || path.extension().is_some_and(|e| e.eq_ignore_ascii_case("csv"));
+    let csv_path = if path.is_dir() {
+        path.join(GRANTS_CSV)
+    } else {
+        path.to_path_buf()
+    };
+    let is_csv = path.is_dir()
+        || path
+            .extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("csv"));
     if !is_csv {
         let snap = Snapshot::open(path, None)?;
         let privileges = privilege::analyze(&snap);
-        return Ok(Previous { source: path.to_path_buf(), sync_id: snap.sync.sync_id.clone(), rows: rows(&snap, &privileges) });
+        return Ok(Previous {
+            source: path.to_path_buf(),
+            sync_id: snap.sync.sync_id.clone(),
+            rows: rows(&snap, &privileges),
+        });
     }
     if !csv_path.is_file() {
         return Err(Error::Usage(format!(
@@ -219,20 +310,46 @@ pub fn load_previous(path: &Path) -> Result<Previous> {
             csv_path.display()
         )));
     }
-    let mut reader = csv::Reader::from_path(&csv_path).map_err(|source| Error::Csv { path: csv_path.clone(), source })?;
-    let rows: Vec<ReviewRow> =
-        reader.deserialize().collect::<std::result::Result<_, _>>().map_err(|source| Error::Csv { path: csv_path.clone(), source })?;
+    let mut reader = csv::Reader::from_path(&csv_path).map_err(|source| Error::Csv {
+        path: csv_path.clone(),
+        source,
+    })?;
+    let rows: Vec<ReviewRow> = reader
+        .deserialize()
+        .collect::<std::result::Result<_, _>>()
+        .map_err(|source| Error::Csv {
+            path: csv_path.clone(),
+            source,
+        })?;
     let sync_id = rows.first().map(|r| r.sync_id.clone()).unwrap_or_default();
-    Ok(Previous { source: path.to_path_buf(), sync_id, rows })
+    Ok(Previous {
+        source: path.to_path_buf(),
+        sync_id,
+        rows,
+    })
 }
 
 /// Grants removed and added between two row sets, matched by grant id.
 pub fn compare(previous: &[ReviewRow], current: &[ReviewRow]) -> Vec<RowChange> {
     let before: HashSet<&str> = previous.iter().map(|r| r.grant_id.as_str()).collect();
     let after: HashSet<&str> = current.iter().map(|r| r.grant_id.as_str()).collect();
-    let mut out: Vec<RowChange> =
-        previous.iter().filter(|r| !after.contains(r.grant_id.as_str())).map(|r| RowChange { change: "removed", row: r.clone() }).collect();
-    out.extend(current.iter().filter(|r| !before.contains(r.grant_id.as_str())).map(|r| RowChange { change: "added", row: r.clone() }));
+    let mut out: Vec<RowChange> = previous
+        .iter()
+        .filter(|r| !after.contains(r.grant_id.as_str()))
+        .map(|r| RowChange {
+            change: "removed",
+            row: r.clone(),
+        })
+        .collect();
+    out.extend(
+        current
+            .iter()
+            .filter(|r| !before.contains(r.grant_id.as_str()))
+            .map(|r| RowChange {
+                change: "added",
+                row: r.clone(),
+            }),
+    );
     out
 }
 
@@ -248,14 +365,23 @@ pub struct Sheet {
 pub fn sheets(rows: &[ReviewRow]) -> Vec<Sheet> {
     let mut grouped: BTreeMap<String, (String, Vec<ReviewRow>)> = BTreeMap::new();
     for r in rows {
-        grouped.entry(r.account_id.clone()).or_insert_with(|| (r.account.clone(), Vec::new())).1.push(r.clone());
+        grouped
+            .entry(r.account_id.clone())
+            .or_insert_with(|| (r.account.clone(), Vec::new()))
+            .1
+            .push(r.clone());
     }
     let mut used: HashSet<String> = RESERVED_SHEETS.iter().map(|s| s.to_lowercase()).collect();
     grouped
         .into_iter()
         .map(|(key, (label, rows))| {
             let name = unique_sheet_name(&label, &mut used);
-            Sheet { key, label, name, rows }
+            Sheet {
+                key,
+                label,
+                name,
+                rows,
+            }
         })
         .collect()
 }
@@ -266,7 +392,10 @@ pub const RESERVED_SHEETS: &[&str] = &["Evidence", "Privileged", "Changes"];
 /// A sheet name Excel accepts: at most 31 characters, none of `[]:*?/\`,
 /// unique ignoring case. Long names keep the account id in parentheses.
 fn unique_sheet_name(label: &str, used: &mut HashSet<String>) -> String {
-    let clean: String = label.chars().map(|c| if "[]:*?/\\".contains(c) { '_' } else { c }).collect();
+    let clean: String = label
+        .chars()
+        .map(|c| if "[]:*?/\\".contains(c) { '_' } else { c })
+        .collect();
     let clean = clean.trim_matches('\'').to_string();
     let shorten = |text: &str, max: usize| -> String {
         if text.chars().count() <= max {
@@ -343,7 +472,10 @@ pub struct Package {
 impl Package {
     /// Every privileged row, in sheet order.
     pub fn privileged_rows(&self) -> impl Iterator<Item = &ReviewRow> {
-        self.sheets.iter().flat_map(|s| s.rows.iter()).filter(|r| !r.privileged.is_empty())
+        self.sheets
+            .iter()
+            .flat_map(|s| s.rows.iter())
+            .filter(|r| !r.privileged.is_empty())
     }
 }
 
@@ -354,7 +486,11 @@ pub const GRANTS_CSV: &str = "grants.csv";
 pub const MANIFEST: &str = "manifest.json";
 
 /// Builds the package content for a snapshot.
-pub fn build(snap: &Snapshot, previous: Option<&Previous>, unused_days: Option<u32>) -> Result<Package> {
+pub fn build(
+    snap: &Snapshot,
+    previous: Option<&Previous>,
+    unused_days: Option<u32>,
+) -> Result<Package> {
     let privileges = privilege::analyze(snap);
     let rows = rows_with_usage(snap, &privileges, unused_days);
     let stats = snap.file.stats(&snap.sync.sync_id)?;
@@ -369,33 +505,49 @@ pub fn build(snap: &Snapshot, previous: Option<&Previous>, unused_days: Option<u
         counts.entry(t.clone()).or_default().grants = *n;
     }
     let changes = previous.map(|p| compare(&p.rows, &rows));
-    let user_findings: Vec<(Key, String, String)> =
-        privileges.users.iter().map(|(k, f)| (k.clone(), snap.resource_label(k), f.clone())).collect();
+    let user_findings: Vec<(Key, String, String)> = privileges
+        .users
+        .iter()
+        .map(|(k, f)| (k.clone(), snap.resource_label(k), f.clone()))
+        .collect();
     let evidence = Evidence {
         tool: "c1z",
         tool_version: crate::TOOL_VERSION,
         generated_at: now_rfc3339(),
         input_file: snap.path.display().to_string(),
         input_sha256: sha256_file(&snap.path)?,
-        input_size_bytes: std::fs::metadata(&snap.path).map_err(|e| Error::io(&snap.path, e))?.len(),
+        input_size_bytes: std::fs::metadata(&snap.path)
+            .map_err(|e| Error::io(&snap.path, e))?
+            .len(),
         sync_id: snap.sync.sync_id.clone(),
         sync_type: snap.sync.sync_type.clone(),
         sync_started_at: snapshot::rfc3339(&snap.sync.started_at),
         sync_ended_at: snap.sync.ended_at.as_deref().map(snapshot::rfc3339),
         counts,
-        totals: TypeCounts { resources: stats.resources, entitlements: stats.entitlements, grants: stats.grants },
+        totals: TypeCounts {
+            resources: stats.resources,
+            entitlements: stats.entitlements,
+            grants: stats.grants,
+        },
         review_rows: rows.len(),
         derived_rows: rows.iter().filter(|r| r.origin == "derived").count(),
         privileged_rows: rows.iter().filter(|r| !r.privileged.is_empty()).count(),
         users_without_mfa: user_findings.len(),
-        previous: previous.zip(changes.as_ref()).map(|(p, c)| PreviousEvidence {
-            source: p.source.display().to_string(),
-            sync_id: p.sync_id.clone(),
-            added: c.iter().filter(|x| x.change == "added").count(),
-            removed: c.iter().filter(|x| x.change == "removed").count(),
-        }),
+        previous: previous
+            .zip(changes.as_ref())
+            .map(|(p, c)| PreviousEvidence {
+                source: p.source.display().to_string(),
+                sync_id: p.sync_id.clone(),
+                added: c.iter().filter(|x| x.change == "added").count(),
+                removed: c.iter().filter(|x| x.change == "removed").count(),
+            }),
     };
-    Ok(Package { evidence, sheets: sheets(&rows), changes, user_findings })
+    Ok(Package {
+        evidence,
+        sheets: sheets(&rows),
+        changes,
+        user_findings,
+    })
 }
 
 /// Paths of the files a package wrote.
@@ -424,7 +576,11 @@ pub fn write(package: &Package, out_dir: &Path) -> Result<Written> {
 
     let mut files = serde_json::Map::new();
     for path in [&written.workbook, &written.html, &written.csv] {
-        let name = path.file_name().unwrap_or_default().to_string_lossy().to_string();
+        let name = path
+            .file_name()
+            .unwrap_or_default()
+            .to_string_lossy()
+            .to_string();
         files.insert(name, serde_json::json!({ "sha256": sha256_file(path)? }));
     }
     let sheets: Vec<serde_json::Value> = package
@@ -433,10 +589,16 @@ pub fn write(package: &Package, out_dir: &Path) -> Result<Written> {
         .map(|s| serde_json::json!({ "sheet": s.name, "account_id": s.key, "account": s.label, "rows": s.rows.len(),
             "privileged_rows": s.rows.iter().filter(|r| !r.privileged.is_empty()).count() }))
         .collect();
-    let mut manifest = serde_json::to_value(&package.evidence).map_err(|source| Error::Json { path: written.manifest.clone(), source })?;
+    let mut manifest = serde_json::to_value(&package.evidence).map_err(|source| Error::Json {
+        path: written.manifest.clone(),
+        source,
+    })?;
     manifest["sheets"] = serde_json::Value::Array(sheets);
     manifest["files"] = serde_json::Value::Object(files);
-    let text = serde_json::to_string_pretty(&manifest).map_err(|source| Error::Json { path: written.manifest.clone(), source })?;
+    let text = serde_json::to_string_pretty(&manifest).map_err(|source| Error::Json {
+        path: written.manifest.clone(),
+        source,
+    })?;
     std::fs::write(&written.manifest, text + "\n").map_err(|e| Error::io(&written.manifest, e))?;
     Ok(written)
 }
@@ -446,11 +608,17 @@ pub fn sha256_file(path: &Path) -> Result<String> {
     let mut file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
     let mut hasher = Sha256::new();
     std::io::copy(&mut file, &mut hasher).map_err(|e| Error::io(path, e))?;
-    Ok(hasher.finalize().iter().map(|b| format!("{b:02x}")).collect())
+    Ok(hasher
+        .finalize()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect())
 }
 
 fn now_rfc3339() -> String {
-    time::OffsetDateTime::now_utc().format(&time::format_description::well_known::Rfc3339).unwrap_or_default()
+    time::OffsetDateTime::now_utc()
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
 }
 
 #[cfg(test)]
@@ -468,11 +636,17 @@ mod tests {
     #[test]
     fn sheet_names_are_valid_and_unique() {
         let mut used: HashSet<String> = RESERVED_SHEETS.iter().map(|s| s.to_lowercase()).collect();
-        let long = unique_sheet_name("A very long account name: production (123456789012)", &mut used);
+        let long = unique_sheet_name(
+            "A very long account name: production (123456789012)",
+            &mut used,
+        );
         assert!(long.chars().count() <= 31, "{long}");
         assert!(long.ends_with("(123456789012)"), "{long}");
         assert!(!long.contains(':'));
-        let again = unique_sheet_name("A very long account name: production (123456789012)", &mut used);
+        let again = unique_sheet_name(
+            "A very long account name: production (123456789012)",
+            &mut used,
+        );
         assert_ne!(long, again);
         assert!(again.chars().count() <= 31, "{again}");
         assert_eq!(unique_sheet_name("evidence", &mut used), "evidence 2");

@@ -3,7 +3,9 @@
 
 use std::path::Path;
 
-use rust_xlsxwriter::{Color, DataValidation, Format, FormatAlign, FormatBorder, Workbook, Worksheet, XlsxError};
+use rust_xlsxwriter::{
+    Color, DataValidation, Format, FormatAlign, FormatBorder, Workbook, Worksheet, XlsxError,
+};
 
 use super::{Package, ReviewRow};
 use crate::error::{Error, Result};
@@ -42,9 +44,16 @@ struct Styles {
 
 fn styles() -> Styles {
     Styles {
-        header: Format::new().set_bold().set_background_color(Color::RGB(0x1F3864)).set_font_color(Color::White).set_border(FormatBorder::Thin),
+        header: Format::new()
+            .set_bold()
+            .set_background_color(Color::RGB(0x1F3864))
+            .set_font_color(Color::White)
+            .set_border(FormatBorder::Thin),
         cell: Format::new().set_text_wrap().set_align(FormatAlign::Top),
-        privileged: Format::new().set_background_color(Color::RGB(0xF8D7DA)).set_text_wrap().set_align(FormatAlign::Top),
+        privileged: Format::new()
+            .set_background_color(Color::RGB(0xF8D7DA))
+            .set_text_wrap()
+            .set_align(FormatAlign::Top),
         key: Format::new().set_bold(),
         title: Format::new().set_bold().set_font_size(14),
     }
@@ -52,7 +61,10 @@ fn styles() -> Styles {
 
 /// Writes the workbook of a package.
 pub fn write(package: &Package, path: &Path) -> Result<()> {
-    build(package, path).map_err(|source| Error::Xlsx { path: path.to_path_buf(), source })
+    build(package, path).map_err(|source| Error::Xlsx {
+        path: path.to_path_buf(),
+        source,
+    })
 }
 
 fn build(package: &Package, path: &Path) -> std::result::Result<(), XlsxError> {
@@ -71,15 +83,41 @@ fn build(package: &Package, path: &Path) -> std::result::Result<(), XlsxError> {
     if let Some(changes) = &package.changes {
         let sheet = workbook.add_worksheet();
         sheet.set_name("Changes")?;
-        let headers = ["Change", "Account", "Principal", "Principal type", "Entitlement", "How granted", "Privileged", "Grant ID"];
+        let headers = [
+            "Change",
+            "Account",
+            "Principal",
+            "Principal type",
+            "Entitlement",
+            "How granted",
+            "Privileged",
+            "Grant ID",
+        ];
         let rows: Vec<Vec<String>> = changes
             .iter()
             .map(|c| {
                 let r = &c.row;
-                vec![c.change.to_string(), r.account.clone(), r.principal.clone(), r.principal_type.clone(), r.entitlement.clone(), r.granted.clone(), r.privileged.clone(), r.grant_id.clone()]
+                vec![
+                    c.change.to_string(),
+                    r.account.clone(),
+                    r.principal.clone(),
+                    r.principal_type.clone(),
+                    r.entitlement.clone(),
+                    r.granted.clone(),
+                    r.privileged.clone(),
+                    r.grant_id.clone(),
+                ]
             })
             .collect();
-        write_table(sheet, 0, &headers, &[12.0, 28.0, 24.0, 14.0, 36.0, 44.0, 10.0, 40.0], &rows, |_| false, &styles)?;
+        write_table(
+            sheet,
+            0,
+            &headers,
+            &[12.0, 28.0, 24.0, 14.0, 36.0, 44.0, 10.0, 40.0],
+            &rows,
+            |_| false,
+            &styles,
+        )?;
         sheet.set_print_fit_to_pages(1, 0);
     }
 
@@ -91,7 +129,11 @@ fn build(package: &Package, path: &Path) -> std::result::Result<(), XlsxError> {
     workbook.save(path)
 }
 
-fn write_evidence(sheet: &mut Worksheet, package: &Package, styles: &Styles) -> std::result::Result<(), XlsxError> {
+fn write_evidence(
+    sheet: &mut Worksheet,
+    package: &Package,
+    styles: &Styles,
+) -> std::result::Result<(), XlsxError> {
     let e = &package.evidence;
     sheet.set_landscape();
     sheet.set_print_fit_to_pages(1, 0);
@@ -107,13 +149,24 @@ fn write_evidence(sheet: &mut Worksheet, package: &Package, styles: &Styles) -> 
         ("Sync ID", e.sync_id.clone()),
         ("Sync type", e.sync_type.clone()),
         ("Sync started", e.sync_started_at.clone()),
-        ("Sync ended", e.sync_ended_at.clone().unwrap_or_else(|| "not finished".to_string())),
+        (
+            "Sync ended",
+            e.sync_ended_at
+                .clone()
+                .unwrap_or_else(|| "not finished".to_string()),
+        ),
         ("Tool", format!("{} {}", e.tool, e.tool_version)),
         ("Generated at", e.generated_at.clone()),
         ("Review rows", e.review_rows.to_string()),
-        ("Derived rows (not expanded in the file)", e.derived_rows.to_string()),
+        (
+            "Derived rows (not expanded in the file)",
+            e.derived_rows.to_string(),
+        ),
         ("Privileged rows", e.privileged_rows.to_string()),
-        ("Users with console access and no MFA", e.users_without_mfa.to_string()),
+        (
+            "Users with console access and no MFA",
+            e.users_without_mfa.to_string(),
+        ),
     ];
     if let Some(p) = &e.previous {
         facts.push(("Previous review", p.source.clone()));
@@ -134,7 +187,12 @@ fn write_evidence(sheet: &mut Worksheet, package: &Package, styles: &Styles) -> 
         sheet.write_string_with_format(row, c as u16, *h, &styles.header)?;
     }
     row += 1;
-    for (t, counts) in e.counts.iter().map(|(t, c)| (t.as_str(), c)).chain(std::iter::once(("total", &e.totals))) {
+    for (t, counts) in e
+        .counts
+        .iter()
+        .map(|(t, c)| (t.as_str(), c))
+        .chain(std::iter::once(("total", &e.totals)))
+    {
         sheet.write_string(row, 0, t)?;
         sheet.write_number(row, 1, counts.resources as f64)?;
         sheet.write_number(row, 2, counts.entitlements as f64)?;
@@ -143,7 +201,10 @@ fn write_evidence(sheet: &mut Worksheet, package: &Package, styles: &Styles) -> 
     }
 
     row += 1;
-    for (c, h) in ["Sheet", "Account or application", "Rows", "Privileged"].iter().enumerate() {
+    for (c, h) in ["Sheet", "Account or application", "Rows", "Privileged"]
+        .iter()
+        .enumerate()
+    {
         sheet.write_string_with_format(row, c as u16, *h, &styles.header)?;
     }
     row += 1;
@@ -151,17 +212,45 @@ fn write_evidence(sheet: &mut Worksheet, package: &Package, styles: &Styles) -> 
         sheet.write_string(row, 0, &s.name)?;
         sheet.write_string(row, 1, &s.label)?;
         sheet.write_number(row, 2, s.rows.len() as f64)?;
-        sheet.write_number(row, 3, s.rows.iter().filter(|r| !r.privileged.is_empty()).count() as f64)?;
+        sheet.write_number(
+            row,
+            3,
+            s.rows.iter().filter(|r| !r.privileged.is_empty()).count() as f64,
+        )?;
         row += 1;
     }
     Ok(())
 }
 
-fn write_privileged(sheet: &mut Worksheet, package: &Package, styles: &Styles) -> std::result::Result<(), XlsxError> {
-    let headers = ["Account", "Principal", "Principal type", "Entitlement", "How granted", "Privilege reason", "Last login", "Grant ID"];
+fn write_privileged(
+    sheet: &mut Worksheet,
+    package: &Package,
+    styles: &Styles,
+) -> std::result::Result<(), XlsxError> {
+    let headers = [
+        "Account",
+        "Principal",
+        "Principal type",
+        "Entitlement",
+        "How granted",
+        "Privilege reason",
+        "Last login",
+        "Grant ID",
+    ];
     let rows: Vec<Vec<String>> = package
         .privileged_rows()
-        .map(|r| vec![r.account.clone(), r.principal.clone(), r.principal_type.clone(), r.entitlement.clone(), r.granted.clone(), r.privilege_reason.clone(), r.last_login.clone(), r.grant_id.clone()])
+        .map(|r| {
+            vec![
+                r.account.clone(),
+                r.principal.clone(),
+                r.principal_type.clone(),
+                r.entitlement.clone(),
+                r.granted.clone(),
+                r.privilege_reason.clone(),
+                r.last_login.clone(),
+                r.grant_id.clone(),
+            ]
+        })
         .collect();
     let widths = [28.0, 24.0, 14.0, 36.0, 44.0, 50.0, 22.0, 40.0];
     write_table(sheet, 0, &headers, &widths, &rows, |_| true, styles)?;
@@ -181,7 +270,11 @@ fn write_privileged(sheet: &mut Worksheet, package: &Package, styles: &Styles) -
     Ok(())
 }
 
-fn write_account(sheet: &mut Worksheet, rows: &[ReviewRow], styles: &Styles) -> std::result::Result<(), XlsxError> {
+fn write_account(
+    sheet: &mut Worksheet,
+    rows: &[ReviewRow],
+    styles: &Styles,
+) -> std::result::Result<(), XlsxError> {
     let headers: Vec<&str> = GRANT_COLUMNS.iter().map(|(h, _)| *h).collect();
     let widths: Vec<f64> = GRANT_COLUMNS.iter().map(|(_, w)| *w).collect();
     let cells: Vec<Vec<String>> = rows
@@ -208,14 +301,28 @@ fn write_account(sheet: &mut Worksheet, rows: &[ReviewRow], styles: &Styles) -> 
             ]
         })
         .collect();
-    write_table(sheet, 0, &headers, &widths, &cells, |i| !rows[i].privileged.is_empty(), styles)?;
+    write_table(
+        sheet,
+        0,
+        &headers,
+        &widths,
+        &cells,
+        |i| !rows[i].privileged.is_empty(),
+        styles,
+    )?;
     if !rows.is_empty() {
         let decision_col = headers.iter().position(|h| *h == "Decision").unwrap_or(0) as u16;
         let validation = DataValidation::new()
             .allow_list_strings(DECISIONS)?
             .set_input_title("Decision")?
             .set_input_message("Keep, Revoke or Modify")?;
-        sheet.add_data_validation(1, decision_col, rows.len() as u32, decision_col, &validation)?;
+        sheet.add_data_validation(
+            1,
+            decision_col,
+            rows.len() as u32,
+            decision_col,
+            &validation,
+        )?;
     }
     Ok(())
 }
@@ -238,7 +345,12 @@ fn write_table(
         let r = first_row + 1 + i as u32;
         // Readers do not grow rows for wrapped text on their own (LibreOffice
         // 7.4 overlaps the lines), so set the height from an estimate of the lines.
-        let lines = row.iter().zip(widths).map(|(v, w)| (v.chars().count() as f64 / (w - 1.0).max(1.0)).ceil() as u32).max().unwrap_or(1);
+        let lines = row
+            .iter()
+            .zip(widths)
+            .map(|(v, w)| (v.chars().count() as f64 / (w - 1.0).max(1.0)).ceil() as u32)
+            .max()
+            .unwrap_or(1);
         if lines > 1 {
             sheet.set_row_height(r, 15.0 * lines.min(40) as f64)?;
         }
@@ -254,6 +366,11 @@ fn write_table(
     // Print (and PDF export) landscape, repeating the header row on every page.
     sheet.set_landscape();
     sheet.set_repeat_rows(first_row, first_row)?;
-    sheet.autofilter(first_row, 0, first_row + rows.len().max(1) as u32, headers.len() as u16 - 1)?;
+    sheet.autofilter(
+        first_row,
+        0,
+        first_row + rows.len().max(1) as u32,
+        headers.len() as u16 - 1,
+    )?;
     Ok(())
 }

@@ -8,7 +8,8 @@ use std::process::Command;
 
 use c1z::any::pack;
 use c1z::v2::{
-    Entitlement, Grant, GrantExpandable, GrantImmutable, GrantSources, GroupTrait, Resource, ResourceId, ResourceType, UserTrait,
+    Entitlement, Grant, GrantExpandable, GrantImmutable, GrantSources, GroupTrait, Resource,
+    ResourceId, ResourceType, UserTrait,
 };
 use c1z::C1zFile;
 
@@ -23,13 +24,18 @@ impl Run {
     /// Parses stdout as JSON, failing the test with the output when it is not.
     pub fn json(&self) -> serde_json::Value {
         assert_eq!(self.code, 0, "c1z failed: {}", self.stderr);
-        serde_json::from_str(&self.stdout).unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {}", self.stdout))
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {}", self.stdout))
     }
 }
 
 /// Runs `c1z` with the given arguments.
 pub fn c1z<S: AsRef<std::ffi::OsStr>>(args: &[S]) -> Run {
-    let output = Command::new(env!("CARGO_BIN_EXE_c1z")).args(args).env_remove("C1Z_FILE").output().expect("run c1z");
+    let output = Command::new(env!("CARGO_BIN_EXE_c1z"))
+        .args(args)
+        .env_remove("C1Z_FILE")
+        .output()
+        .expect("run c1z");
     Run {
         code: output.status.code().unwrap_or(-1),
         stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
@@ -48,7 +54,10 @@ pub fn golden(name: &str) -> Option<PathBuf> {
     if path.is_file() {
         Some(path)
     } else {
-        eprintln!("skipped: golden file {} not found (set C1Z_GOLDEN_DIR)", path.display());
+        eprintln!(
+            "skipped: golden file {} not found (set C1Z_GOLDEN_DIR)",
+            path.display()
+        );
         None
     }
 }
@@ -56,7 +65,9 @@ pub fn golden(name: &str) -> Option<PathBuf> {
 /// Runs a SQL count against the database inside a c1z.
 pub fn sql_count(path: &Path, sql: &str, params: &[&str]) -> i64 {
     let file = C1zFile::open_read(path).unwrap();
-    file.conn().query_row(sql, rusqlite::params_from_iter(params.iter()), |r| r.get(0)).unwrap()
+    file.conn()
+        .query_row(sql, rusqlite::params_from_iter(params.iter()), |r| r.get(0))
+        .unwrap()
 }
 
 pub const ACCOUNT: &str = "111122223333";
@@ -68,23 +79,42 @@ pub fn arn(kind: &str, name: &str) -> String {
 pub const ADMIN_POLICY: &str = "arn:aws:iam::aws:policy/AdministratorAccess";
 
 fn rid(t: &str, id: &str) -> Option<ResourceId> {
-    Some(ResourceId { resource_type: t.into(), resource: id.into(), baton_resource: false })
+    Some(ResourceId {
+        resource_type: t.into(),
+        resource: id.into(),
+        baton_resource: false,
+    })
 }
 
 fn struct_of(fields: &[(&str, prost_types::Value)]) -> prost_types::Struct {
-    prost_types::Struct { fields: fields.iter().map(|(k, v)| (k.to_string(), v.clone())).collect() }
+    prost_types::Struct {
+        fields: fields
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.clone()))
+            .collect(),
+    }
 }
 
 fn string_value(s: &str) -> prost_types::Value {
-    prost_types::Value { kind: Some(prost_types::value::Kind::StringValue(s.into())) }
+    prost_types::Value {
+        kind: Some(prost_types::value::Kind::StringValue(s.into())),
+    }
 }
 
 fn bool_value(b: bool) -> prost_types::Value {
-    prost_types::Value { kind: Some(prost_types::value::Kind::BoolValue(b)) }
+    prost_types::Value {
+        kind: Some(prost_types::value::Kind::BoolValue(b)),
+    }
 }
 
 pub fn user(name: &str, console_without_mfa: bool) -> Resource {
-    let mut trait_ = UserTrait { last_login: Some(prost_types::Timestamp { seconds: 1_767_225_600, nanos: 0 }), ..Default::default() };
+    let mut trait_ = UserTrait {
+        last_login: Some(prost_types::Timestamp {
+            seconds: 1_767_225_600,
+            nanos: 0,
+        }),
+        ..Default::default()
+    };
     let mut profile = vec![("aws_arn", string_value(&arn("user", name)))];
     if console_without_mfa {
         trait_.mfa_status = Some(c1z::v2::user_trait::MfaStatus { mfa_enabled: false });
@@ -100,12 +130,22 @@ pub fn user(name: &str, console_without_mfa: bool) -> Resource {
 }
 
 pub fn group(name: &str) -> Resource {
-    Resource { id: rid("group", &arn("group", name)), display_name: name.into(), annotations: vec![pack(&GroupTrait::default())], ..Default::default() }
+    Resource {
+        id: rid("group", &arn("group", name)),
+        display_name: name.into(),
+        annotations: vec![pack(&GroupTrait::default())],
+        ..Default::default()
+    }
 }
 
 pub fn policy(arn: &str, name: &str, document: Option<&str>) -> Resource {
     let profile = document.map(|d| struct_of(&[("policy_document", string_value(d))]));
-    Resource { id: rid("iam_policy", arn), display_name: name.into(), profile, ..Default::default() }
+    Resource {
+        id: rid("iam_policy", arn),
+        display_name: name.into(),
+        profile,
+        ..Default::default()
+    }
 }
 
 pub fn entitlement(resource: &Resource, slug: &str, display: &str) -> Entitlement {
@@ -124,7 +164,10 @@ pub fn grant(ent: &Entitlement, principal: &Resource) -> Grant {
     Grant {
         id: format!("{}:{}:{}", ent.id, pid.resource_type, pid.resource),
         entitlement: Some(ent.clone()),
-        principal: Some(Resource { id: Some(pid), ..Default::default() }),
+        principal: Some(Resource {
+            id: Some(pid),
+            ..Default::default()
+        }),
         ..Default::default()
     }
 }
@@ -134,7 +177,10 @@ pub fn expanded(ent: &Entitlement, principal: &Resource, source: &str) -> Grant 
     let mut g = grant(ent, principal);
     g.annotations.push(pack(&GrantImmutable::default()));
     let mut sources = GrantSources::default();
-    sources.insert(source, c1z::v2::grant_sources::GrantSource { is_direct: true });
+    sources.insert(
+        source,
+        c1z::v2::grant_sources::GrantSource { is_direct: true },
+    );
     g.sources = Some(sources);
     g
 }
@@ -156,10 +202,19 @@ pub enum State {
 pub fn write_fixture(path: &Path, state: State) -> String {
     let file = C1zFile::open(path, None).unwrap();
     let sync = file.start_sync("full", "").unwrap();
-    let types: Vec<ResourceType> = [("iam_user", "IAM User", 1), ("group", "Group", 2), ("iam_policy", "IAM Managed Policy", 3)]
-        .iter()
-        .map(|(id, name, t)| ResourceType { id: id.to_string(), display_name: name.to_string(), traits: vec![*t], ..Default::default() })
-        .collect();
+    let types: Vec<ResourceType> = [
+        ("iam_user", "IAM User", 1),
+        ("group", "Group", 2),
+        ("iam_policy", "IAM Managed Policy", 3),
+    ]
+    .iter()
+    .map(|(id, name, t)| ResourceType {
+        id: id.to_string(),
+        display_name: name.to_string(),
+        traits: vec![*t],
+        ..Default::default()
+    })
+    .collect();
     file.put_resource_types(&sync, &types).unwrap();
 
     let alice = user("alice", true);
@@ -169,24 +224,59 @@ pub fn write_fixture(path: &Path, state: State) -> String {
     let admins = group("admins");
     let admin_policy = policy(ADMIN_POLICY, "AdministratorAccess", None);
     let wide_arn = arn("policy", "wide");
-    let wide = policy(&wide_arn, "wide", Some(r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#));
+    let wide = policy(
+        &wide_arn,
+        "wide",
+        Some(
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#,
+        ),
+    );
     let read_arn = arn("policy", "s3-read");
-    let read = policy(&read_arn, "s3-read", Some(r#"{"Statement":{"Effect":"Allow","Action":"s3:Get*","Resource":"*"}}"#));
-    let mut resources = vec![alice.clone(), bob.clone(), carol.clone(), admins.clone(), admin_policy.clone(), wide.clone(), read.clone()];
+    let read = policy(
+        &read_arn,
+        "s3-read",
+        Some(r#"{"Statement":{"Effect":"Allow","Action":"s3:Get*","Resource":"*"}}"#),
+    );
+    let mut resources = vec![
+        alice.clone(),
+        bob.clone(),
+        carol.clone(),
+        admins.clone(),
+        admin_policy.clone(),
+        wide.clone(),
+        read.clone(),
+    ];
     if state == State::Second {
         resources.push(dave.clone());
     }
     file.put_resources(&sync, &resources).unwrap();
 
     let member = entitlement(&admins, "member", "admins Group Member");
-    let admin_attached = entitlement(&admin_policy, "attached", "AdministratorAccess Managed Policy");
+    let admin_attached = entitlement(
+        &admin_policy,
+        "attached",
+        "AdministratorAccess Managed Policy",
+    );
     let wide_attached = entitlement(&wide, "attached", "wide Managed Policy");
     let read_attached = entitlement(&read, "attached", "s3-read Managed Policy");
-    file.put_entitlements(&sync, &[member.clone(), admin_attached.clone(), wide_attached.clone(), read_attached.clone()]).unwrap();
+    file.put_entitlements(
+        &sync,
+        &[
+            member.clone(),
+            admin_attached.clone(),
+            wide_attached.clone(),
+            read_attached.clone(),
+        ],
+    )
+    .unwrap();
 
     let edge = |ent: &Entitlement| {
         let mut g = grant(ent, &admins);
-        g.annotations.push(pack(&GrantExpandable { entitlement_ids: vec![member.id.clone()], shallow: true, ..Default::default() }));
+        g.annotations.push(pack(&GrantExpandable {
+            entitlement_ids: vec![member.id.clone()],
+            shallow: true,
+            ..Default::default()
+        }));
         g
     };
     let members: Vec<&Resource> = match state {
@@ -198,7 +288,10 @@ pub fn write_fixture(path: &Path, state: State) -> String {
     grants.push(edge(&wide_attached));
     grants.push(grant(&read_attached, &carol));
     file.put_grants(&sync, &grants).unwrap();
-    let expanded_grants: Vec<Grant> = members.iter().map(|m| expanded(&admin_attached, m, &member.id)).collect();
+    let expanded_grants: Vec<Grant> = members
+        .iter()
+        .map(|m| expanded(&admin_attached, m, &member.id))
+        .collect();
     file.put_expanded_grants(&sync, &expanded_grants).unwrap();
     file.set_supports_diff(&sync).unwrap();
     file.end_sync(&sync, "{\"version\":1}", true).unwrap();
