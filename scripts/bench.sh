@@ -109,7 +109,7 @@ if [ "$proxy" = 1 ]; then
 fi
 
 c1z="$out_dir/sync.c1z"
-cmd=("$binary" -f "$c1z" --global-aws-orgs-enabled --global-aws-sso-enabled --log-format json --log-level warn "${extra_args[@]}")
+cmd=("$binary" -f "$c1z" --global-aws-orgs-enabled --global-aws-sso-enabled --log-format json --log-level "${BENCH_LOG_LEVEL:-warn}" "${extra_args[@]}")
 echo "run: AWS_ENDPOINT_URL=$endpoint ${cmd[*]}"
 AWS_ENDPOINT_URL="$endpoint" /usr/bin/time -v "${cmd[@]}" 2>"$out_dir/run.log" || {
     echo "bench.sh: the sync failed; see $out_dir/run.log" >&2

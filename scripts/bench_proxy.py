@@ -8,12 +8,19 @@ The service is the SigV4 signing name in the Authorization header
 X-Amz-Target suffix (JSON protocols) or the Action form field (query
 protocols). On SIGTERM or SIGINT the counts are written as JSON to --counts.
 
+moto answers iam:GetAccountAuthorizationDetails with every entity in one
+page and ignores MaxItems. AWS returns at most MaxItems entities per page,
+so the proxy pages that answer itself: it asks moto for everything and
+returns MaxItems users, groups, roles and policies at a time, with its own
+Marker. --no-page-iam-details turns this off.
+
     bench_proxy.py --listen 5701 --upstream 5601 --latency-ms 25 --counts counts.json
 """
 
 import argparse
 import http.client
 import json
+import re
 import signal
 import sys
 import threading
@@ -42,7 +49,59 @@ def operation_of(headers, body):
     return fields.get("Action", ["unknown"])[0]
 
 
-def make_handler(upstream, latency, counts, lock, local):
+DETAIL_LISTS = ["UserDetailList", "GroupDetailList", "RoleDetailList", "Policies"]
+MEMBER = re.compile(r"<member>|</member>")
+
+
+def list_bounds(xml, name):
+    """Where the content of the top-level list `name` starts and ends, or None."""
+    opening, closing = f"<{name}>", f"</{name}>"
+    # The policy list is the last element of the result; the others come first.
+    start = xml.rfind(opening) if name == "Policies" else xml.find(opening)
+    if start < 0:
+        return None
+    start += len(opening)
+    end = xml.find(closing, start)
+    return (start, end) if end >= 0 else None
+
+
+def top_members(xml, start, end):
+    """The <member> elements directly inside xml[start:end]."""
+    items, depth, item_start = [], 0, 0
+    for match in MEMBER.finditer(xml, start, end):
+        if match.group() == "<member>":
+            if depth == 0:
+                item_start = match.start()
+            depth += 1
+        else:
+            depth -= 1
+            if depth == 0:
+                items.append(xml[item_start:match.end()])
+    return items
+
+
+def page_details(xml, offset, size):
+    """One page of a whole GetAccountAuthorizationDetails answer."""
+    entries = []
+    for name in DETAIL_LISTS:
+        bounds = list_bounds(xml, name)
+        if bounds:
+            entries.extend((name, item) for item in top_members(xml, *bounds))
+    page = entries[offset:offset + size]
+    truncated = offset + size < len(entries)
+    # Rebuild the lists from the last to the first, so earlier bounds stay valid.
+    for name in reversed(DETAIL_LISTS):
+        bounds = list_bounds(xml, name)
+        if bounds:
+            xml = xml[:bounds[0]] + "".join(item for list_name, item in page if list_name == name) + xml[bounds[1]:]
+    xml = re.sub(r"<Marker>.*?</Marker>", "", xml)
+    tail = f"<IsTruncated>{'true' if truncated else 'false'}</IsTruncated>"
+    if truncated:
+        tail += f"<Marker>{offset + size}</Marker>"
+    return re.sub(r"<IsTruncated>(true|false)</IsTruncated>", tail, xml, count=1)
+
+
+def make_handler(upstream, latency, counts, lock, local, page_iam_details):
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
 
@@ -59,18 +118,29 @@ def make_handler(upstream, latency, counts, lock, local):
         def forward(self):
             length = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(length) if length else b""
-            key = f"{service_of(self.headers)}:{operation_of(self.headers, body)}"
+            operation = operation_of(self.headers, body)
+            key = f"{service_of(self.headers)}:{operation}"
             with lock:
                 counts[key] += 1
+            paging = None
+            if page_iam_details and operation == "GetAccountAuthorizationDetails":
+                fields = urllib.parse.parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True)
+                size = int(fields.pop("MaxItems", ["100"])[0])
+                offset = int(fields.pop("Marker", ["0"])[0] or 0)
+                paging = (offset, size)
+                body = urllib.parse.urlencode([(k, v) for k, values in fields.items() for v in values]).encode()
             if latency > 0:
                 time.sleep(latency)
-            headers = {k: v for k, v in self.headers.items() if k.lower() not in HOP_BY_HOP}
+            headers = {k: v for k, v in self.headers.items() if k.lower() not in HOP_BY_HOP and k.lower() != "content-length"}
+            headers["Content-Length"] = str(len(body))
             for attempt in range(2):
                 conn = self.upstream_connection()
                 try:
                     conn.request(self.command, self.path, body=body, headers=headers)
                     response = conn.getresponse()
                     data = response.read()
+                    if paging and response.status == 200:
+                        data = page_details(data.decode("utf-8"), *paging).encode("utf-8")
                     break
                 except (http.client.HTTPException, OSError):
                     conn.close()
@@ -96,11 +166,12 @@ def main():
     parser.add_argument("--upstream", type=int, required=True, help="port of the emulator on 127.0.0.1")
     parser.add_argument("--latency-ms", type=float, default=0.0, help="delay added before forwarding each request")
     parser.add_argument("--counts", required=True, help="where to write the request counts as JSON on exit")
+    parser.add_argument("--no-page-iam-details", action="store_true", help="pass moto's one-page GetAccountAuthorizationDetails answer through unchanged")
     args = parser.parse_args()
 
     counts = Counter()
     lock = threading.Lock()
-    handler = make_handler(args.upstream, args.latency_ms / 1000.0, counts, lock, threading.local())
+    handler = make_handler(args.upstream, args.latency_ms / 1000.0, counts, lock, threading.local(), not args.no_page_iam_details)
     server = ThreadingHTTPServer(("127.0.0.1", args.listen), handler)
     server.daemon_threads = True
 

@@ -452,6 +452,15 @@ pub fn registered_types(args: &AwsArgs) -> Vec<&'static str> {
 
 #[async_trait]
 impl Connector for AwsConnector {
+    fn release(&self) {
+        self.ctx.iam.release();
+        if let Ok(clients) = self.ctx.member_iam.try_lock() {
+            for client in clients.values().flatten() {
+                client.release();
+            }
+        }
+    }
+
     fn resource_syncers(&self) -> Vec<Arc<dyn ResourceSyncer>> {
         let c = &self.ctx;
         self.types

@@ -36,9 +36,10 @@ pub enum Entity {
 #[derive(Clone, Debug)]
 pub struct IamApi {
     client: Client,
-    /// `None` inside the cell when the snapshot was denied.
-    details: Arc<OnceCell<Option<Arc<AuthorizationDetails>>>>,
-    report: Arc<OnceCell<Option<Arc<CredentialReport>>>>,
+    /// `None` inside the cell when the snapshot was denied. The outer lock
+    /// lets [`IamApi::release`] swap in an empty cell.
+    details: Arc<std::sync::Mutex<Arc<OnceCell<Option<Arc<AuthorizationDetails>>>>>>,
+    report: Arc<std::sync::Mutex<Arc<OnceCell<Option<Arc<CredentialReport>>>>>>,
 }
 
 fn next(truncated: bool, marker: Option<String>) -> Option<String> {
@@ -53,9 +54,16 @@ impl IamApi {
     pub fn new(client: Client) -> Self {
         IamApi {
             client,
-            details: Arc::new(OnceCell::new()),
-            report: Arc::new(OnceCell::new()),
+            details: Arc::default(),
+            report: Arc::default(),
         }
+    }
+
+    /// Drops the snapshot and the credential report, which grow with the
+    /// account, once no listing needs them. A later call reads them again.
+    pub fn release(&self) {
+        *self.details.lock().expect("snapshot lock") = Arc::default();
+        *self.report.lock().expect("report lock") = Arc::default();
     }
 
     /// The account's authorization details, read on first use. `None` when
@@ -63,8 +71,8 @@ impl IamApi {
     pub async fn authorization_details(
         &self,
     ) -> Result<Option<Arc<AuthorizationDetails>>, AwsError> {
-        let found = self
-            .details
+        let cell = self.details.lock().expect("snapshot lock").clone();
+        let found = cell
             .get_or_try_init(|| async {
                 match AuthorizationDetails::fetch(&self.client).await {
                     Ok(details) => Ok(Some(Arc::new(details))),
@@ -83,8 +91,8 @@ impl IamApi {
     /// The account's credential report, read on first use. `None` when it is
     /// denied or AWS does not produce it (logged once per account).
     pub async fn credential_report(&self) -> Result<Option<Arc<CredentialReport>>, AwsError> {
-        let found = self
-            .report
+        let cell = self.report.lock().expect("report lock").clone();
+        let found = cell
             .get_or_try_init(|| async {
                 match CredentialReport::fetch(&self.client).await {
                     Ok(report) => Ok(Some(Arc::new(report))),

@@ -129,6 +129,11 @@ pub trait Connector: Send + Sync {
     /// denied). Called once after the sync's data is complete.
     fn report(&self) {}
 
+    /// Frees what the connector cached for reading resources, entitlements
+    /// and grants. Called once every grant has been read, before grant
+    /// expansion, so expansion can reuse the memory.
+    fn release(&self) {}
+
     /// Checks that the connector can reach its source. Called before a sync.
     async fn validate(&self) -> Result<(), ConnectorError> {
         Ok(())

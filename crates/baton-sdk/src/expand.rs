@@ -86,14 +86,29 @@ struct Edge {
 /// Expands the grants of one sync in place.
 pub fn expand_grants(file: &C1zFile, sync_id: &str) -> Result<ExpansionReport, ExpansionError> {
     let mut report = ExpansionReport::default();
-    let edges = load_edges(file, sync_id, &mut report)?;
+    // Entitlement ids are interned once, so the work list and the adjacency
+    // lists hold numbers, not copies of long ids. Edges keep the sorted order
+    // of their ids, so they are carried in the same order on every run.
+    let mut names: Vec<String> = Vec::new();
+    let mut numbers: HashMap<String, u32> = HashMap::new();
+    let mut edges: HashMap<(u32, u32), Edge> = HashMap::new();
+    let mut order: Vec<(u32, u32)> = Vec::new();
+    for ((source, dest), edge) in load_edges(file, sync_id, &mut report)? {
+        let mut intern = |id: String| -> u32 {
+            *numbers.entry(id.clone()).or_insert_with(|| {
+                names.push(id);
+                (names.len() - 1) as u32
+            })
+        };
+        let key = (intern(source), intern(dest));
+        edges.insert(key, edge);
+        order.push(key);
+    }
+    drop(numbers);
 
-    let mut outgoing: HashMap<String, Vec<String>> = HashMap::new();
-    for (source, dest) in edges.keys() {
-        outgoing
-            .entry(source.clone())
-            .or_default()
-            .push(dest.clone());
+    let mut outgoing: HashMap<u32, Vec<u32>> = HashMap::new();
+    for (source, dest) in &order {
+        outgoing.entry(*source).or_default().push(*dest);
     }
     // Rows above this id are grants that expansion created.
     let first_new_row: i64 =
@@ -102,15 +117,20 @@ pub fn expand_grants(file: &C1zFile, sync_id: &str) -> Result<ExpansionReport, E
                 r.get(0)
             })?;
     let mut writer = Writer::begin(file, sync_id, first_new_row)?;
-    let mut queue: VecDeque<(String, String)> = edges.keys().cloned().collect();
-    let mut queued: BTreeSet<(String, String)> = queue.iter().cloned().collect();
+    let mut queue: VecDeque<(u32, u32)> = order.into();
+    let mut queued: HashSet<(u32, u32)> = queue.iter().copied().collect();
     while let Some(key) = queue.pop_front() {
         queued.remove(&key);
-        let (source, dest) = &key;
-        if propagate(&mut writer, source, dest, &edges[&key])? {
-            for next in outgoing.get(dest).into_iter().flatten() {
-                let next_key = (dest.clone(), next.clone());
-                if queued.insert(next_key.clone()) {
+        let (source, dest) = key;
+        if propagate(
+            &mut writer,
+            &names[source as usize],
+            &names[dest as usize],
+            &edges[&key],
+        )? {
+            for next in outgoing.get(&dest).into_iter().flatten() {
+                let next_key = (dest, *next);
+                if queued.insert(next_key) {
                     queue.push_back(next_key);
                 }
             }

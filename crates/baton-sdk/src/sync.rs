@@ -155,6 +155,7 @@ pub async fn run_sync(
             .0;
         info!("Syncing grants...");
         let (grants, expandable) = engine.sync_rows(&file, &sync_id, Phase::Grants).await?;
+        connector.release();
         let complete: Vec<String> = engine
             .syncers
             .iter()
