@@ -8,9 +8,9 @@ The service is the SigV4 signing name in the Authorization header
 X-Amz-Target suffix (JSON protocols) or the Action form field (query
 protocols). On SIGTERM or SIGINT the counts are written as JSON to --counts.
 
-moto answers iam:GetAccountAuthorizationDetails with every entity in one
+moto returns every entity of iam:GetAccountAuthorizationDetails in one
 page and ignores MaxItems. AWS returns at most MaxItems entities per page,
-so the proxy pages that answer itself: it asks moto for everything and
+so the proxy pages moto's response itself: it requests everything and
 returns MaxItems users, groups, roles and policies at a time, with its own
 Marker. --no-page-iam-details turns this off.
 
@@ -54,7 +54,7 @@ MEMBER = re.compile(r"<member>|</member>")
 
 
 def list_bounds(xml, name):
-    """Where the content of the top-level list `name` starts and ends, or None."""
+    """Return where the content of the top-level list `name` starts and ends, or None."""
     opening, closing = f"<{name}>", f"</{name}>"
     # The policy list is the last element of the result; the others come first.
     start = xml.rfind(opening) if name == "Policies" else xml.find(opening)
@@ -66,7 +66,7 @@ def list_bounds(xml, name):
 
 
 def top_members(xml, start, end):
-    """The <member> elements directly inside xml[start:end]."""
+    """Return the <member> elements directly inside xml[start:end]."""
     items, depth, item_start = [], 0, 0
     for match in MEMBER.finditer(xml, start, end):
         if match.group() == "<member>":
@@ -81,7 +81,7 @@ def top_members(xml, start, end):
 
 
 def page_details(xml, offset, size):
-    """One page of a whole GetAccountAuthorizationDetails answer."""
+    """Return one page of a complete GetAccountAuthorizationDetails response."""
     entries = []
     for name in DETAIL_LISTS:
         bounds = list_bounds(xml, name)
@@ -166,7 +166,7 @@ def main():
     parser.add_argument("--upstream", type=int, required=True, help="port of the emulator on 127.0.0.1")
     parser.add_argument("--latency-ms", type=float, default=0.0, help="delay added before forwarding each request")
     parser.add_argument("--counts", required=True, help="where to write the request counts as JSON on exit")
-    parser.add_argument("--no-page-iam-details", action="store_true", help="pass moto's one-page GetAccountAuthorizationDetails answer through unchanged")
+    parser.add_argument("--no-page-iam-details", action="store_true", help="forward moto's one-page GetAccountAuthorizationDetails response unchanged")
     args = parser.parse_args()
 
     counts = Counter()

@@ -4,9 +4,9 @@
 # bounded time. Extra arguments go to `cargo test`.
 #
 # BATON_FUZZ_SECONDS sets the fuzzing time per target (default 20; 0 skips
-# fuzzing). Fuzzing needs cargo-fuzz; when it is missing the script installs
-# it from crates.io, and if that fails it says so and skips fuzzing (the fuzz
-# corpora are still replayed by the tests).
+# fuzzing). Fuzzing needs cargo-fuzz. When it is missing the script installs
+# it from crates.io; if that fails, it prints a warning and skips fuzzing
+# (the tests still replay the fuzz corpora).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # The same build directory as the demo and CI, so nothing is compiled twice.

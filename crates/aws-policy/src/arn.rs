@@ -59,7 +59,7 @@ mod tests {
     }
 
     #[test]
-    fn too_few_parts_is_an_error_that_shows_the_text() {
+    fn too_few_parts_error() {
         let err = Arn::parse("arn:aws:iam::123").unwrap_err();
         assert!(err.contains("\"arn:aws:iam::123\""), "{err}");
     }

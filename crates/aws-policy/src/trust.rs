@@ -27,7 +27,7 @@ pub struct Statement {
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct TrustPolicy {
     pub statements: Vec<Statement>,
-    /// What the parser could not read, one short description per part.
+    /// Descriptions of the parts the parser could not read, one per part.
     pub unread: Vec<String>,
 }
 
@@ -38,9 +38,9 @@ pub enum PrincipalKind {
     Role,
 }
 
-/// The strings of a value that is a string or a list of strings; anything
-/// else is described in `unread`.
-fn strings(value: Option<&Value>, what: &str, unread: &mut Vec<String>) -> Vec<String> {
+/// Returns the strings of a value that is a string or a list of strings.
+/// Anything else is described in `unread`, named by `field`.
+fn strings(value: Option<&Value>, field: &str, unread: &mut Vec<String>) -> Vec<String> {
     match value {
         None => Vec::new(),
         Some(Value::String(s)) => vec![s.clone()],
@@ -49,13 +49,13 @@ fn strings(value: Option<&Value>, what: &str, unread: &mut Vec<String>) -> Vec<S
             .filter_map(|v| match v {
                 Value::String(s) => Some(s.clone()),
                 other => {
-                    unread.push(format!("{what} entry {other} is not a string"));
+                    unread.push(format!("{field} entry {other} is not a string"));
                     None
                 }
             })
             .collect(),
         Some(other) => {
-            unread.push(format!("{what} {other} is neither a string nor a list"));
+            unread.push(format!("{field} {other} is neither a string nor a list"));
             Vec::new()
         }
     }
@@ -192,7 +192,8 @@ mod tests {
         let star =
             r#"{"Statement":[{"Effect":"Allow","Principal":"*","Action":"sts:AssumeRole"}]}"#;
         let policy = TrustPolicy::parse(star).unwrap();
-        assert!(policy.assumers().is_empty() && policy.statements[0].anyone);
+        assert!(policy.assumers().is_empty());
+        assert!(policy.statements[0].anyone);
 
         let federated = r#"{"Statement":[{"Effect":"Allow","Principal":{"Federated":"arn:aws:iam::1:saml-provider/x","Service":["ec2.amazonaws.com"]},"Action":"sts:AssumeRoleWithSAML"}]}"#;
         let policy = TrustPolicy::parse(federated).unwrap();

@@ -13,7 +13,7 @@ use baton_sdk::{ConnectorError, ErrorKind};
 use crate::config::AwsArgs;
 
 /// Error codes of transient faults on AWS's side that the SDK also treats as
-/// retryable; these are retried, as is any HTTP 5xx answer.
+/// retryable. These are retried, as is any HTTP 5xx response.
 const TRANSIENT: &[&str] = &[
     "RequestTimeout",
     "RequestTimeoutException",
@@ -76,9 +76,9 @@ pub struct AwsError {
     pub kind: ErrorKind,
 }
 
-/// The error for a listing whose next-page token repeats: reading on would
-/// never end, and stopping quietly would publish part of the listing as all
-/// of it.
+/// Builds the error for a listing whose next-page token repeats. Reading on
+/// would never end, and stopping quietly would publish part of the listing
+/// as all of it.
 pub fn repeated_token_error(operation: &'static str, token: &str) -> AwsError {
     AwsError {
         operation,

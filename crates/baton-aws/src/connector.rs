@@ -189,9 +189,9 @@ impl Ctx {
     }
 
     /// The IAM client of a member account, assuming its role on first use.
-    /// A client or a denial is remembered for this sync only (a connector
-    /// serves one sync); any other failure is not remembered, so a retry of
-    /// the same page, or the next sync, assumes the role again.
+    /// A client or a denial is remembered for this sync only, since a
+    /// connector serves one sync. Any other failure is not remembered, so a
+    /// retry of the same page, or the next sync, assumes the role again.
     pub async fn member_iam(&self, account: &str) -> Result<IamApi, MemberAccessError> {
         let mut clients = self.member_iam.lock().await;
         if let Some(found) = clients.get(account) {
@@ -237,10 +237,10 @@ impl Ctx {
     }
 }
 
-/// Why a member account's role could not be assumed.
+/// The reason a member account's role could not be assumed.
 #[derive(Debug, Clone)]
 pub struct MemberAccessError {
-    /// STS answered AccessDenied: the role is missing or does not trust the
+    /// STS returned AccessDenied: the role is missing or does not trust the
     /// caller, a setup choice the sync reports and works around. Any other
     /// failure (throttling after retries, an unreachable endpoint, expired
     /// base credentials) stops the sync, since leaving the account out

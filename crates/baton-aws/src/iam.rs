@@ -38,9 +38,12 @@ pub struct IamApi {
     client: Client,
     /// `None` inside the cell when the snapshot was denied. The outer lock
     /// lets [`IamApi::release`] swap in an empty cell.
-    details: Arc<std::sync::Mutex<Arc<OnceCell<Option<Arc<AuthorizationDetails>>>>>>,
-    report: Arc<std::sync::Mutex<Arc<OnceCell<Option<Arc<CredentialReport>>>>>>,
+    details: Arc<std::sync::Mutex<Releasable<AuthorizationDetails>>>,
+    report: Arc<std::sync::Mutex<Releasable<CredentialReport>>>,
 }
+
+/// A per-account read made once and shared; `None` inside when it was denied.
+type Releasable<T> = Arc<OnceCell<Option<Arc<T>>>>;
 
 fn next(truncated: bool, marker: Option<String>) -> Option<String> {
     marker.filter(|m| truncated && !m.is_empty())

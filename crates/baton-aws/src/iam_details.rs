@@ -265,7 +265,7 @@ impl CredentialReport {
         for line in lines.filter(|l| !l.trim().is_empty()) {
             let fields: Vec<&str> = line.split(',').collect();
             let extra = fields.len().saturating_sub(columns.len());
-            if extra % 2 != 0 || fields.len() < columns.len() {
+            if !extra.is_multiple_of(2) || fields.len() < columns.len() {
                 continue;
             }
             let commas = extra / 2;

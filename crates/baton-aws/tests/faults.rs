@@ -323,7 +323,7 @@ async fn odd_pages_and_duplicates_are_handled() {
 }
 
 #[tokio::test]
-async fn a_repeating_snapshot_marker_fails_instead_of_truncating() {
+async fn snapshot_marker_repeat_fails() {
     let moto = Moto::start();
     seed_iam(&moto.endpoint(), 5).await;
     let proxy = Proxy::start(moto.port);
@@ -339,6 +339,7 @@ async fn a_repeating_snapshot_marker_fails_instead_of_truncating() {
             )
         },
     ));
+
     let (_dir, out) = temp_c1z("marker.c1z");
     let run = run_baton_aws(&proxy.endpoint(), &["-f", out.to_str().unwrap()], &[]);
     let log = stderr(&run);
@@ -362,7 +363,7 @@ async fn server_errors_with_a_code_are_retried() {
     let moto = Moto::start();
     seed_iam(&moto.endpoint(), 0).await;
     let proxy = Proxy::start(moto.port);
-    // Three answers of HTTP 500 and 503 with AWS error codes, past the SDK's single attempt.
+    // Three responses of HTTP 500 and 503 with AWS error codes, past the SDK's single attempt.
     proxy.fault("ListGroups", 503, "ServiceUnavailable", Some(2));
     proxy.fault("ListRoles", 500, "InternalFailure", Some(1));
     let (_dir, out) = temp_c1z("5xx.c1z");

@@ -798,3 +798,39 @@ async fn names_with_every_allowed_character_and_paths() {
         );
     }
 }
+
+#[tokio::test]
+async fn denied_required_listing_fails() {
+    let moto = Moto::start();
+    seed_iam(&moto.endpoint(), 0).await;
+    let (_dir, out) = temp_c1z("required.c1z");
+    assert_success(&run_baton_aws(
+        &moto.endpoint(),
+        &["-f", out.to_str().unwrap()],
+        &[],
+    ));
+    let before = std::fs::read(&out).unwrap();
+
+    // Roles cannot be listed at all: the sync must not publish a file without them.
+    let proxy = Proxy::start(moto.port);
+    proxy.fault("ListRoles", 403, "AccessDenied", None);
+    let run = run_baton_aws(&proxy.endpoint(), &["-f", out.to_str().unwrap()], &[]);
+    let log = stderr(&run);
+    assert!(
+        !run.status.success(),
+        "a denied required listing fails the sync: {log}"
+    );
+    assert!(
+        log.contains("iam:ListRoles"),
+        "the message names the permission: {log}"
+    );
+    assert!(
+        log.contains("grant this permission"),
+        "and says what to do: {log}"
+    );
+    assert_eq!(
+        std::fs::read(&out).unwrap(),
+        before,
+        "the earlier c1z is untouched"
+    );
+}

@@ -666,6 +666,7 @@ async fn member_account_credentials_are_refreshed_when_they_expire() {
     // Assumed-role credentials last one second; the sync takes longer.
     proxy.expire_assumed_credentials_after(std::time::Duration::from_secs(1));
     proxy.set_delay(std::time::Duration::from_millis(150));
+
     let started = std::time::Instant::now();
     let (_dir, s, log) = sync(
         &proxy.endpoint(),
@@ -700,7 +701,7 @@ async fn member_account_credentials_are_refreshed_when_they_expire() {
 }
 
 #[tokio::test]
-async fn failed_assume_role_stops_the_sync_and_the_next_sync_recovers() {
+async fn assume_role_failure_fails_then_recovers() {
     let moto = Moto::start();
     let seed = seed_org(&moto.endpoint()).await;
     let proxy = Proxy::start(moto.port);

@@ -390,7 +390,7 @@ pub struct ConfigFile {
 }
 
 impl ConfigFile {
-    /// The config key that supplied environment variable `env`, if any.
+    /// Returns the config key that supplied environment variable `env`, if any.
     pub fn key_for(&self, env: &str) -> Option<&str> {
         self.applied
             .iter()
@@ -399,8 +399,8 @@ impl ConfigFile {
     }
 }
 
-/// The environment variable of a long flag: `BATON_` and the name in upper
-/// case with `_` for `-`.
+/// Returns the environment variable of a long flag: `BATON_` and the name
+/// in upper case with `_` for `-`.
 pub fn env_name(long: &str) -> String {
     format!("BATON_{}", long.replace('-', "_").to_uppercase())
 }

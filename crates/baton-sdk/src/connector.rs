@@ -108,11 +108,11 @@ pub trait ResourceSyncer: Send + Sync {
     async fn grants(&self, resource: &Resource, token: &str)
         -> Result<Page<Grant>, ConnectorError>;
 
-    /// Whether the listing of this type returns every resource of it, so
-    /// that a grant to a principal of this type that the listing did not
-    /// return names something that no longer exists (for example an access
-    /// assignment left behind by a deleted user). The sync leaves such grants
-    /// out, with one warning per type. The default, `false`, keeps them: a
+    /// Returns whether the listing of this type returns every resource of it.
+    /// Then a grant to a principal of this type that the listing did not
+    /// return names something that no longer exists, such as an assignment
+    /// left behind by a deleted user. The sync leaves such grants out, with
+    /// one warning per type. The default, `false`, keeps them, because a
     /// principal may live where the sync does not look.
     fn lists_every_principal(&self) -> bool {
         false

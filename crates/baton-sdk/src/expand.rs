@@ -9,10 +9,10 @@
 //! so chains of any length and cycles both end: the set of grants and
 //! sources only grows and is finite.
 //!
-//! The work happens in the database: the graph (edges and entitlement ids)
-//! and, for the edge being carried, the set of principals that already hold
-//! the destination are held in memory, so memory grows with the largest
-//! entitlement, not with the organisation. Each step reads the source
+//! The work happens in the database. Memory holds the graph (edges and
+//! entitlement ids) and, for the edge being carried, the set of principals
+//! that already hold the destination. It grows with the largest entitlement,
+//! not with the organisation. Each step reads the source
 //! entitlement's grants a chunk at a time, decoding only their principal and
 //! sources, and writes new and changed grants in batched transactions. The
 //! destination entitlement is encoded once per step and its bytes are put in
@@ -37,10 +37,9 @@ const READ_CHUNK: i64 = 500;
 const EXPANSION_CACHE_KIB: u32 = 16_000;
 
 /// Writes committed together. Expansion of a large organisation fits in one
-/// transaction: the rollback journal is on disk and holds only pages that
-/// existed before, while the page cache stays at SQLite's default size, so a
-/// large batch costs disk, not memory, and saves rewriting the same index
-/// pages at every commit.
+/// transaction. The rollback journal is on disk and holds only pages that
+/// existed before, so a large batch costs disk, not memory. It also saves
+/// rewriting the same index pages at every commit.
 const WRITE_BATCH: usize = 1_000_000;
 
 /// What expansion did.
@@ -305,8 +304,8 @@ impl<'a> Writer<'a> {
         Ok(())
     }
 
-    /// The principal and sources of the grants of `entitlement` with row ids
-    /// above `after`, in row order. A row that does not decode has neither.
+    /// Reads the principal and sources of the grants of `entitlement` with
+    /// row ids above `after`, in row order. A row that does not decode has neither.
     fn grants_after(
         &self,
         entitlement: &str,
@@ -327,7 +326,7 @@ impl<'a> Writer<'a> {
         Ok(out)
     }
 
-    /// The principals that hold `entitlement` now, as `(type, id)`.
+    /// Returns the principals that hold `entitlement` now, as `(type, id)`.
     fn holders(&self, entitlement: &str) -> Result<HashSet<(String, String)>, ExpansionError> {
         let mut stmt = self.file.conn().prepare_cached(
             "SELECT principal_resource_type_id, principal_resource_id FROM v1_grants WHERE entitlement_id = ?1 AND sync_id = ?2",

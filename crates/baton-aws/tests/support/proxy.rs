@@ -55,13 +55,13 @@ pub struct Rules {
     pub rewrites: Vec<Rewrite>,
     /// Every call seen, in order.
     pub calls: Vec<Call>,
-    /// Credentials from `AssumeRole` last this long: the answer's
-    /// `Expiration` says so, and a call signed with them afterwards is
-    /// answered `ExpiredToken`, as AWS does.
+    /// Credentials from `AssumeRole` last this long. The response's
+    /// `Expiration` is set to match, and a call signed with them afterwards
+    /// gets the error `ExpiredToken`, as from AWS.
     pub credential_lifetime: Option<std::time::Duration>,
     /// When each assumed access key id stops working.
     expiries: HashMap<String, std::time::Instant>,
-    /// Calls answered `ExpiredToken`.
+    /// Calls rejected with `ExpiredToken`.
     pub expired_calls: usize,
 }
 
@@ -186,7 +186,7 @@ impl Proxy {
         self.rules.lock().unwrap().credential_lifetime = Some(lifetime);
     }
 
-    /// How many calls were refused for being signed with expired credentials.
+    /// Counts the calls rejected for being signed with expired credentials.
     pub fn expired_calls(&self) -> usize {
         self.rules.lock().unwrap().expired_calls
     }
@@ -466,7 +466,7 @@ fn handle(stream: TcpStream, upstream: u16, rules: &Mutex<Rules>) -> std::io::Re
     respond(&mut out, status, &headers, text.as_bytes())
 }
 
-/// Rewrites the `Expiration` of an `AssumeRole` answer to `lifetime` from
+/// Rewrites the `Expiration` of an `AssumeRole` response to `lifetime` from
 /// now and records when its access key id stops working.
 fn shorten_credentials(
     xml: &str,

@@ -101,7 +101,7 @@ pub fn rows_with_usage(
             .and_then(c1z::timefmt::parse);
         for row in &mut rows {
             let key = (row.principal_type.clone(), row.principal_id.clone());
-            let last = snap.user_trait(&key).and_then(|u| u.last_login.clone());
+            let last = snap.user_trait(&key).and_then(|u| u.last_login);
             if let (Some(reference), Some(last)) = (reference, last) {
                 let idle = (reference.unix_timestamp() - last.seconds) / 86_400;
                 if idle > i64::from(days) {
