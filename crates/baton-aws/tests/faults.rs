@@ -18,13 +18,7 @@ use support::{assert_success, run_baton_aws, stderr, temp_c1z};
 async fn killed_sync_keeps_previous_file() {
     let moto = Moto::start();
     seed_iam(&moto.endpoint(), 20).await;
-    let (_dir, out) = temp_c1z("kept.c1z");
-    assert_success(&run_baton_aws(
-        &moto.endpoint(),
-        &["-f", out.to_str().unwrap()],
-        &[],
-    ));
-    let before = std::fs::read(&out).unwrap();
+    let (_dir, out, before) = support::first_sync(&moto.endpoint(), "kept.c1z");
 
     let proxy = Proxy::start(moto.port);
     proxy.set_delay(Duration::from_millis(400));

@@ -332,13 +332,7 @@ async fn access_denied_on_optional_call_warns_once() {
 async fn credential_failure_fails_and_keeps_file() {
     let moto = Moto::start();
     seed_iam(&moto.endpoint(), 0).await;
-    let (_dir, out) = temp_c1z("keep.c1z");
-    assert_success(&run_baton_aws(
-        &moto.endpoint(),
-        &["-f", out.to_str().unwrap()],
-        &[],
-    ));
-    let before = std::fs::read(&out).unwrap();
+    let (_dir, out, before) = support::first_sync(&moto.endpoint(), "keep.c1z");
 
     let proxy = Proxy::start(moto.port);
     proxy.fault("ListRoles", 403, "ExpiredToken", None);
@@ -803,13 +797,7 @@ async fn names_with_every_allowed_character_and_paths() {
 async fn denied_required_listing_fails() {
     let moto = Moto::start();
     seed_iam(&moto.endpoint(), 0).await;
-    let (_dir, out) = temp_c1z("required.c1z");
-    assert_success(&run_baton_aws(
-        &moto.endpoint(),
-        &["-f", out.to_str().unwrap()],
-        &[],
-    ));
-    let before = std::fs::read(&out).unwrap();
+    let (_dir, out, before) = support::first_sync(&moto.endpoint(), "required.c1z");
 
     // Roles cannot be listed at all: the sync must not publish a file without them.
     let proxy = Proxy::start(moto.port);

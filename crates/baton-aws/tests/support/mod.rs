@@ -52,6 +52,19 @@ pub fn temp_c1z(name: &str) -> (tempfile::TempDir, PathBuf) {
     (dir, path)
 }
 
+/// Syncs `endpoint` once into a fresh c1z and returns the directory, the
+/// path and the file's bytes, for tests that check a later run keeps them.
+pub fn first_sync(endpoint: &str, name: &str) -> (tempfile::TempDir, PathBuf, Vec<u8>) {
+    let (dir, out) = temp_c1z(name);
+    assert_success(&run_baton_aws(
+        endpoint,
+        &["-f", out.to_str().unwrap()],
+        &[],
+    ));
+    let bytes = std::fs::read(&out).expect("read the first c1z");
+    (dir, out, bytes)
+}
+
 /// The shared folder next to the workspace (golden files, seed script), if present.
 pub fn shared_dir() -> Option<PathBuf> {
     let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
