@@ -24,7 +24,7 @@ done
 endpoint="http://127.0.0.1:$port"
 python3 scripts/demo_seed.py "$endpoint"
 
-export AWS_ENDPOINT_URL="$endpoint" AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_REGION=us-east-1
+export AWS_ENDPOINT_URL="$endpoint" AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_REGION=us-east-1 AWS_EC2_METADATA_DISABLED=true
 rm -f "$out/demo.c1z"
 "$bin/baton-aws" -f "$out/demo.c1z" --global-aws-orgs-enabled --global-aws-sso-enabled --sync-secrets \
   --log-format console --log-level error

@@ -65,18 +65,18 @@ pub struct AwsArgs {
     #[arg(
         long = "global-aws-orgs-enabled",
         env = "BATON_GLOBAL_AWS_ORGS_ENABLED"
-    )]
+    , value_parser = clap::builder::BoolishValueParser::new())]
     pub orgs_enabled: bool,
 
     /// Sync IAM Identity Center users, groups, permission sets and assignments (requires Organizations).
-    #[arg(long = "global-aws-sso-enabled", env = "BATON_GLOBAL_AWS_SSO_ENABLED")]
+    #[arg(long = "global-aws-sso-enabled", env = "BATON_GLOBAL_AWS_SSO_ENABLED", value_parser = clap::builder::BoolishValueParser::new())]
     pub sso_enabled: bool,
 
     /// Also sync the IAM of member accounts when Identity Center is enabled.
     #[arg(
         long = "global-aws-cross-account-iam-enabled",
         env = "BATON_GLOBAL_AWS_CROSS_ACCOUNT_IAM_ENABLED"
-    )]
+    , value_parser = clap::builder::BoolishValueParser::new())]
     pub cross_account_iam_enabled: bool,
 
     /// The region of the IAM Identity Center instance.
@@ -117,11 +117,11 @@ pub struct AwsArgs {
     pub role_arn: String,
 
     /// Assume --role-arn instead of using the base credentials directly.
-    #[arg(long = "use-assume", env = "BATON_USE_ASSUME")]
+    #[arg(long = "use-assume", env = "BATON_USE_ASSUME", value_parser = clap::builder::BoolishValueParser::new())]
     pub use_assume: bool,
 
     /// Sync IAM access keys as secrets (resource type access-key).
-    #[arg(long = "sync-secrets", env = "BATON_SYNC_SECRETS")]
+    #[arg(long = "sync-secrets", env = "BATON_SYNC_SECRETS", value_parser = clap::builder::BoolishValueParser::new())]
     pub sync_secrets: bool,
 
     /// The role assumed in each member account for cross-account IAM.
@@ -136,22 +136,22 @@ pub struct AwsArgs {
     #[arg(
         long = "sync-sso-user-last-login",
         env = "BATON_SYNC_SSO_USER_LAST_LOGIN"
-    )]
+    , value_parser = clap::builder::BoolishValueParser::new())]
     pub sync_sso_user_last_login: bool,
 
     /// List only managed policies attached to at least one identity.
     #[arg(
         long = "sync-only-attached-policies",
         env = "BATON_SYNC_ONLY_ATTACHED_POLICIES"
-    )]
+    , value_parser = clap::builder::BoolishValueParser::new())]
     pub sync_only_attached_policies: bool,
 
     /// Add console access (`console_access` in the profile) and MFA status to IAM users, from the credential report.
-    #[arg(long = "sync-credential-facts", env = "BATON_SYNC_CREDENTIAL_FACTS")]
+    #[arg(long = "sync-credential-facts", env = "BATON_SYNC_CREDENTIAL_FACTS", value_parser = clap::builder::BoolishValueParser::new())]
     pub sync_credential_facts: bool,
 
     /// Read Identity Center user status from the SCIM endpoint where the Identity Store API reports none.
-    #[arg(long = "scim-enabled", env = "BATON_SCIM_ENABLED")]
+    #[arg(long = "scim-enabled", env = "BATON_SCIM_ENABLED", value_parser = clap::builder::BoolishValueParser::new())]
     pub scim_enabled: bool,
 
     /// The Identity Center SCIM endpoint URL (https://scim.<region>.amazonaws.com/<tenant>/scim/v2).

@@ -237,3 +237,27 @@ fn bad_value_names_its_source() {
         stderr(&run)
     );
 }
+
+#[test]
+fn boolean_variables_take_usual_spellings() {
+    // Deployment files often write 1 or TRUE, as BATON_SKIP_CLEANUP already accepts.
+    for value in ["1", "t", "TRUE", "True", "0", "false"] {
+        let run = run_baton_aws(NOWHERE, &["capabilities"], &[("BATON_SYNC_SECRETS", value)]);
+        assert!(
+            run.status.success(),
+            "BATON_SYNC_SECRETS={value}: {}",
+            stderr(&run)
+        );
+    }
+    let run = run_baton_aws(
+        NOWHERE,
+        &["capabilities"],
+        &[("BATON_SYNC_SECRETS", "maybe")],
+    );
+    assert!(!run.status.success());
+    assert!(
+        stderr(&run).contains("the environment variable BATON_SYNC_SECRETS"),
+        "{}",
+        stderr(&run)
+    );
+}

@@ -47,7 +47,7 @@ pub struct SdkArgs {
     pub client_secret: Option<String>,
 
     /// Enable provisioning actions (service mode).
-    #[arg(short = 'p', long = "provisioning", env = "BATON_PROVISIONING")]
+    #[arg(short = 'p', long = "provisioning", env = "BATON_PROVISIONING", value_parser = clap::builder::BoolishValueParser::new())]
     pub provisioning: bool,
 
     /// Service mode: tasks worked at once (1-100).
@@ -59,11 +59,11 @@ pub struct SdkArgs {
     pub task_concurrency: usize,
 
     /// Service mode: finish sync tasks with an empty finished sync.
-    #[arg(long = "skip-full-sync", env = "BATON_SKIP_FULL_SYNC")]
+    #[arg(long = "skip-full-sync", env = "BATON_SKIP_FULL_SYNC", value_parser = clap::builder::BoolishValueParser::new())]
     pub skip_full_sync: bool,
 
     /// Service mode: serve /health, /ready and /live over HTTP.
-    #[arg(long = "health-check", env = "BATON_HEALTH_CHECK")]
+    #[arg(long = "health-check", env = "BATON_HEALTH_CHECK", value_parser = clap::builder::BoolishValueParser::new())]
     pub health_check: bool,
 
     /// The port of the health check server.
@@ -96,7 +96,7 @@ pub struct SdkArgs {
     #[arg(
         long = "skip-entitlements-and-grants",
         env = "BATON_SKIP_ENTITLEMENTS_AND_GRANTS"
-    )]
+    , value_parser = clap::builder::BoolishValueParser::new())]
     pub skip_entitlements_and_grants: bool,
 
     /// A directory for the working copy of the c1z database (must exist).
@@ -122,7 +122,7 @@ pub struct SdkArgs {
 
     /// Connector calls (listing pages) a sync keeps in flight at once (at least 1).
     #[arg(long = "concurrency", env = "BATON_CONCURRENCY", default_value_t = crate::sync::DEFAULT_CONCURRENCY,
-          value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
+          value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=1024))]
     pub concurrency: usize,
 
     /// Grant this entitlement id (from the c1z at --file) to --grant-principal.

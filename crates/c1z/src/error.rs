@@ -23,7 +23,7 @@ pub enum Error {
     #[error("{path}: this is a c1z v3 (Pebble) file, which this tool does not read; write it again with `--storage-engine sqlite` to get the v1 format")]
     V3Format { path: PathBuf },
 
-    #[error("{path}: the compressed data is truncated or corrupt ({detail}); the file was not written completely, sync again to replace it")]
+    #[error("{path}: the compressed data is truncated or corrupt ({detail}); the file was not written completely; move or delete it, then sync again")]
     Corrupt { path: PathBuf, detail: String },
 
     #[error("{path}: the database inside is {size} bytes, more than the limit of {limit} bytes; raise BATON_DECODER_MAX_DECODED_SIZE_MB if the file is trusted")]
