@@ -822,3 +822,54 @@ async fn denied_required_listing_fails() {
         "the earlier c1z is untouched"
     );
 }
+
+#[tokio::test]
+async fn unreadable_trust_parts_are_warned_once() {
+    let moto = Moto::start();
+    let config = support::moto::sdk_config(&moto.endpoint()).await;
+    let iam = aws_sdk_iam::Client::new(&config);
+    let user_arn = arn("user", "reader");
+    iam.create_user().user_name("reader").send().await.unwrap();
+    // Two roles whose trust policies have parts the parser cannot read, and
+    // one readable statement each that still gives its grant.
+    for (role, odd) in [
+        (
+            "not-principal",
+            r#"{"Effect":"Allow","NotPrincipal":{"AWS":"arn:aws:iam::123456789012:user/x"},"Action":"sts:AssumeRole"}"#,
+        ),
+        (
+            "canonical",
+            r#"{"Effect":"Allow","Principal":{"CanonicalUser":"abc"},"Action":"sts:AssumeRole"}"#,
+        ),
+    ] {
+        let trust = format!(
+            r#"{{"Version":"2012-10-17","Statement":[{odd},{{"Effect":"Allow","Principal":{{"AWS":"{user_arn}"}},"Action":"sts:AssumeRole"}}]}}"#
+        );
+        iam.create_role()
+            .role_name(role)
+            .assume_role_policy_document(trust)
+            .send()
+            .await
+            .unwrap();
+    }
+
+    let (_dir, out) = temp_c1z("trust.c1z");
+    let run = run_baton_aws(&moto.endpoint(), &["-f", out.to_str().unwrap()], &[]);
+    assert_success(&run);
+    let log = stderr(&run);
+    let warnings = log
+        .matches("part of its trust policy was not understood")
+        .count();
+    assert_eq!(
+        warnings, 1,
+        "one warning for the first role, debug lines after: {log}"
+    );
+    let s = read(&out);
+    for role in ["not-principal", "canonical"] {
+        let grant = format!("role:{}:assignment:iam_user:{user_arn}", arn("role", role));
+        assert!(
+            s.grants.contains_key(&grant),
+            "the readable statement of {role} still gives {grant}"
+        );
+    }
+}
