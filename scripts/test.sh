@@ -4,9 +4,9 @@
 # bounded time. Extra arguments go to `cargo test`.
 #
 # BATON_FUZZ_SECONDS sets the fuzzing time per target (default 20; 0 skips
-# fuzzing). Fuzzing needs cargo-fuzz. When it is missing the script installs
-# it from crates.io; if that fails, it prints a warning and skips fuzzing
-# (the tests still replay the fuzz corpora).
+# fuzzing). Fuzzing needs cargo-fuzz. When it is missing, the script installs
+# it from crates.io. If that fails, it prints a warning and skips fuzzing, and
+# the tests still replay the fuzz corpora.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # The same build directory as the demo and CI, so nothing is compiled twice.

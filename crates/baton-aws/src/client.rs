@@ -83,7 +83,7 @@ pub fn repeated_token_error(operation: &'static str, token: &str) -> AwsError {
     AwsError {
         operation,
         code: "RepeatedPageToken".into(),
-        message: format!("aws {operation} returned the page token {token:?} twice; the listing would never end, so it was stopped"),
+        message: format!("returned the page token {token:?} twice; the listing would never end, so it was stopped"),
         kind: ErrorKind::Internal,
     }
 }

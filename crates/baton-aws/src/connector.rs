@@ -188,10 +188,10 @@ impl Ctx {
         }
     }
 
-    /// The IAM client of a member account, assuming its role on first use.
-    /// A client or a denial is remembered for this sync only, since a
-    /// connector serves one sync. Any other failure is not remembered, so a
-    /// retry of the same page, or the next sync, assumes the role again.
+    /// Returns the IAM client of a member account, assuming its role on first
+    /// use. A client or a denial is kept for this sync only, because a
+    /// connector serves one sync. Other failures are not kept, so a retry of
+    /// the page, or the next sync, assumes the role again.
     pub async fn member_iam(&self, account: &str) -> Result<IamApi, MemberAccessError> {
         let mut clients = self.member_iam.lock().await;
         if let Some(found) = clients.get(account) {

@@ -171,11 +171,9 @@ pub async fn customer_policies(
         .await
 }
 
-/// The error for a listing whose next-page token repeats, which would never end.
-pub fn repeated_token(operation: &str, token: &str) -> ConnectorError {
-    ConnectorError::internal(format!(
-        "aws {operation} returned the page token {token:?} twice; the listing would never end, so it was stopped"
-    ))
+/// Builds the sync error for a listing whose next-page token repeats.
+pub fn repeated_token(operation: &'static str, token: &str) -> ConnectorError {
+    crate::client::repeated_token_error(operation, token).into()
 }
 
 pub fn permission_set_resource(ps: &PermissionSet) -> Resource {

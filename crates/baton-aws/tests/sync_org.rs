@@ -71,6 +71,15 @@ fn sync(
     (dir, synced, stderr(&run))
 }
 
+/// Counts the `AssumeRole` calls for roles of `account` that went through the proxy.
+fn assumptions(proxy: &Proxy, account: &str) -> usize {
+    proxy
+        .calls()
+        .iter()
+        .filter(|c| c.action == "AssumeRole" && c.params["RoleArn"].contains(account))
+        .count()
+}
+
 fn parent(resource: &Resource) -> Option<String> {
     resource
         .parent_resource_id
@@ -265,20 +274,12 @@ async fn member_accounts_iam_with_missing_role_and_suspended_account() {
         .annotations
         .iter()
         .any(|a| a.type_url.ends_with("ChildResourceType")));
-    let sandbox_assumes = proxy
-        .calls()
-        .iter()
-        .filter(|c| c.action == "AssumeRole" && c.params["RoleArn"].contains(&seed.sandbox))
-        .count();
+    let sandbox_assumes = assumptions(&proxy, &seed.sandbox);
     assert_eq!(
         sandbox_assumes, 0,
         "a suspended account is not assumed into"
     );
-    let prod_assumes = proxy
-        .calls()
-        .iter()
-        .filter(|c| c.action == "AssumeRole" && c.params["RoleArn"].contains(&seed.prod))
-        .count();
+    let prod_assumes = assumptions(&proxy, &seed.prod);
     assert_eq!(
         prod_assumes, 1,
         "one assumption per account per credential lifetime"
@@ -689,11 +690,7 @@ async fn member_account_credentials_are_refreshed_when_they_expire() {
         0,
         "no call went out with expired credentials"
     );
-    let prod_assumes = proxy
-        .calls()
-        .iter()
-        .filter(|c| c.action == "AssumeRole" && c.params["RoleArn"].contains(&seed.prod))
-        .count();
+    let prod_assumes = assumptions(&proxy, &seed.prod);
     assert!(
         prod_assumes >= 2,
         "the prod role was assumed again when its credentials ran out ({prod_assumes} assumptions)"
@@ -745,11 +742,7 @@ async fn assume_role_failure_fails_then_recovers() {
         std::fs::read(&out).unwrap() == before,
         "the previous c1z is kept"
     );
-    let assumes = proxy
-        .calls()
-        .iter()
-        .filter(|c| c.action == "AssumeRole" && c.params["RoleArn"].contains(&seed.prod))
-        .count();
+    let assumes = assumptions(&proxy, &seed.prod);
     assert!(
         assumes >= 4,
         "each retry of the page assumes the role again ({assumes} assumptions)"

@@ -9,7 +9,7 @@
 //! so chains of any length and cycles both end: the set of grants and
 //! sources only grows and is finite.
 //!
-//! The work happens in the database. Memory holds the graph (edges and
+//! The work happens in the database. Memory contains the graph (edges and
 //! entitlement ids) and, for the edge being carried, the set of principals
 //! that already hold the destination. It grows with the largest entitlement,
 //! not with the organisation. Each step reads the source
