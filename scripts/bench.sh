@@ -6,6 +6,8 @@
 # operation, adds --latency-ms per request), runs baton-aws with
 # --global-aws-orgs-enabled --global-aws-sso-enabled under /usr/bin/time -v
 # and prints requests, wall and CPU time, peak RSS, c1z size and rows per table.
+# The output directory keeps the c1z, the run log (run.log), the request
+# counts (counts.json) and one line per request (requests.jsonl).
 #
 # Needs moto_server and boto3 (pip install 'moto[server]==5.2.5'), the seed
 # script (--seed-script, default ../shared/testbed/seed_org.py), /usr/bin/time,
@@ -30,7 +32,7 @@ keep_moto=0
 out_dir="$(mktemp -d /tmp/baton-bench.XXXXXX)"
 
 usage() {
-    sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,/^set -euo/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//'
     echo "Options: --port P (use this moto port), --no-seed, --scale N, --latency-ms MS, --no-proxy,"
     echo "         --keep-moto, --binary PATH, --seed-script PATH, --out DIR; arguments after -- go to baton-aws."
 }
@@ -102,7 +104,7 @@ endpoint="http://127.0.0.1:$port"
 if [ "$proxy" = 1 ]; then
     proxy_port="$(free_port)"
     python3 "$here/bench_proxy.py" --listen "$proxy_port" --upstream "$port" --latency-ms "$latency" --counts "$out_dir/counts.json" \
-        2>"$out_dir/proxy.log" &
+        --trace "$out_dir/requests.jsonl" 2>"$out_dir/proxy.log" &
     proxy_pid=$!
     wait_port "$proxy_port"
     endpoint="http://127.0.0.1:$proxy_port"

@@ -10,9 +10,17 @@ protocols). On SIGTERM or SIGINT the counts are written as JSON to --counts.
 
 moto returns every entity of iam:GetAccountAuthorizationDetails in one
 page and ignores MaxItems. AWS returns at most MaxItems entities per page,
-so the proxy pages moto's response itself: it requests everything and
-returns MaxItems users, groups, roles and policies at a time, with its own
-Marker. --no-page-iam-details turns this off.
+so the proxy pages moto's response itself: it requests everything for the
+first page, keeps that response until the last page, and returns MaxItems
+users, groups, roles and policies at a time, with its own Marker.
+--no-page-iam-details turns this off.
+
+The proxy sets TCP_NODELAY on both sides. Without it, each response body
+waits for the client's delayed ACK (about 40 ms on Linux), which would add
+to every sequential request on top of --latency-ms.
+
+--trace writes one JSON line per request: when it started (seconds since
+the proxy started), how long it took, the operation, status and size.
 
     bench_proxy.py --listen 5701 --upstream 5601 --latency-ms 25 --counts counts.json
 """
@@ -22,6 +30,7 @@ import http.client
 import json
 import re
 import signal
+import socket
 import sys
 import threading
 import time
@@ -80,13 +89,18 @@ def top_members(xml, start, end):
     return items
 
 
-def page_details(xml, offset, size):
-    """Return one page of a complete GetAccountAuthorizationDetails response."""
+def detail_entries(xml):
+    """Return the users, groups, roles and policies of a complete response, in order."""
     entries = []
     for name in DETAIL_LISTS:
         bounds = list_bounds(xml, name)
         if bounds:
             entries.extend((name, item) for item in top_members(xml, *bounds))
+    return entries
+
+
+def page_details(xml, entries, offset, size):
+    """Return one page of a complete GetAccountAuthorizationDetails response."""
     page = entries[offset:offset + size]
     truncated = offset + size < len(entries)
     # Rebuild the lists from the last to the first, so earlier bounds stay valid.
@@ -101,9 +115,17 @@ def page_details(xml, offset, size):
     return re.sub(r"<IsTruncated>(true|false)</IsTruncated>", tail, xml, count=1)
 
 
-def make_handler(upstream, latency, counts, lock, local, page_iam_details):
+def make_handler(upstream, latency, counts, lock, local, page_iam_details, trace):
+    # Complete GetAccountAuthorizationDetails responses by caller and request,
+    # kept from the first page to the last. moto then builds each response
+    # once per walk, as AWS does, instead of once per page.
+    walks = {}
+
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        # Without TCP_NODELAY the body, written after the headers, waits for
+        # the client's delayed ACK, about 40 ms per request on Linux.
+        disable_nagle_algorithm = True
 
         def log_message(self, *args):
             pass
@@ -112,10 +134,13 @@ def make_handler(upstream, latency, counts, lock, local, page_iam_details):
             conn = getattr(local, "conn", None)
             if conn is None:
                 conn = http.client.HTTPConnection("127.0.0.1", upstream, timeout=600)
+                conn.connect()
+                conn.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
                 local.conn = conn
             return conn
 
         def forward(self):
+            started = time.monotonic()
             length = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(length) if length else b""
             operation = operation_of(self.headers, body)
@@ -127,33 +152,59 @@ def make_handler(upstream, latency, counts, lock, local, page_iam_details):
                 fields = urllib.parse.parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True)
                 size = int(fields.pop("MaxItems", ["100"])[0])
                 offset = int(fields.pop("Marker", ["0"])[0] or 0)
-                paging = (offset, size)
                 body = urllib.parse.urlencode([(k, v) for k, values in fields.items() for v in values]).encode()
+                paging = (self.headers.get("Authorization", "").split("/", 1)[0], self.path, body), offset, size
             if latency > 0:
                 time.sleep(latency)
-            headers = {k: v for k, v in self.headers.items() if k.lower() not in HOP_BY_HOP and k.lower() != "content-length"}
-            headers["Content-Length"] = str(len(body))
-            for attempt in range(2):
-                conn = self.upstream_connection()
-                try:
-                    conn.request(self.command, self.path, body=body, headers=headers)
-                    response = conn.getresponse()
-                    data = response.read()
-                    if paging and response.status == 200:
-                        data = page_details(data.decode("utf-8"), *paging).encode("utf-8")
-                    break
-                except (http.client.HTTPException, OSError):
-                    conn.close()
-                    local.conn = None
-                    if attempt == 1:
-                        raise
-            self.send_response(response.status, response.reason)
-            for k, v in response.getheaders():
+            walk = None
+            if paging and paging[1] > 0:
+                with lock:
+                    walk = walks.get(paging[0])
+            if walk is not None:
+                status, reason, response_headers, xml, entries = walk
+            else:
+                status, reason, response_headers, data = self.upstream_request(body)
+                if paging and status == 200:
+                    xml = data.decode("utf-8")
+                    entries = detail_entries(xml)
+                    with lock:
+                        walks[paging[0]] = (status, reason, response_headers, xml, entries)
+            if paging and status == 200:
+                _, offset, size = paging
+                data = page_details(xml, entries, offset, size).encode("utf-8")
+                if offset + size >= len(entries):
+                    with lock:
+                        walks.pop(paging[0], None)
+            self.send_response(status, reason)
+            for k, v in response_headers:
                 if k.lower() not in HOP_BY_HOP and k.lower() != "content-length":
                     self.send_header(k, v)
             self.send_header("Content-Length", str(len(data)))
             self.end_headers()
             self.wfile.write(data)
+            if trace is not None:
+                line = json.dumps({"start": round(started - trace["t0"], 4), "seconds": round(time.monotonic() - started, 4),
+                                   "operation": key, "status": status, "bytes": len(data)})
+                with lock:
+                    trace["file"].write(line + "\n")
+
+        def upstream_request(self, body):
+            """Forward the request with `body` to the emulator and return its status, reason, headers and body."""
+            headers = {k: v for k, v in self.headers.items() if k.lower() not in HOP_BY_HOP and k.lower() != "content-length"}
+            headers["Content-Length"] = str(len(body))
+            for attempt in range(2):
+                conn = None
+                try:
+                    conn = self.upstream_connection()
+                    conn.request(self.command, self.path, body=body, headers=headers)
+                    response = conn.getresponse()
+                    return response.status, response.reason, response.getheaders(), response.read()
+                except (http.client.HTTPException, OSError):
+                    if conn is not None:
+                        conn.close()
+                    local.conn = None
+                    if attempt == 1:
+                        raise
 
         do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = forward
 
@@ -167,11 +218,13 @@ def main():
     parser.add_argument("--latency-ms", type=float, default=0.0, help="delay added before forwarding each request")
     parser.add_argument("--counts", required=True, help="where to write the request counts as JSON on exit")
     parser.add_argument("--no-page-iam-details", action="store_true", help="forward moto's one-page GetAccountAuthorizationDetails response unchanged")
+    parser.add_argument("--trace", help="append one JSON line per request (start, seconds, operation, status, bytes) to this file")
     args = parser.parse_args()
 
     counts = Counter()
     lock = threading.Lock()
-    handler = make_handler(args.upstream, args.latency_ms / 1000.0, counts, lock, threading.local(), not args.no_page_iam_details)
+    trace = {"t0": time.monotonic(), "file": open(args.trace, "a", buffering=1)} if args.trace else None
+    handler = make_handler(args.upstream, args.latency_ms / 1000.0, counts, lock, threading.local(), not args.no_page_iam_details, trace)
     server = ThreadingHTTPServer(("127.0.0.1", args.listen), handler)
     server.daemon_threads = True
 
