@@ -6,8 +6,9 @@
 # operation, adds --latency-ms per request), runs baton-aws with
 # --global-aws-orgs-enabled --global-aws-sso-enabled under /usr/bin/time -v
 # and prints requests, wall and CPU time, peak RSS, c1z size and rows per table.
-# The output directory keeps the c1z, the run log (run.log), the request
-# counts (counts.json) and one line per request (requests.jsonl).
+# The output directory keeps the c1z, the run log (run.log, JSON at the
+# level in BENCH_LOG_LEVEL, default info, from which the phase times come),
+# the request counts (counts.json) and one line per request (requests.jsonl).
 #
 # Needs moto_server and boto3 (pip install 'moto[server]==5.2.5'), the seed
 # script (--seed-script, default ../shared/testbed/seed_org.py), /usr/bin/time,
@@ -56,6 +57,10 @@ done
 extra_args=("$@")
 
 [ -x "$binary" ] || { echo "bench.sh: no baton-aws binary at $binary; run cargo build --release -p baton-aws" >&2; exit 1; }
+newer_source="$(find "$root/crates" "$root/Cargo.toml" "$root/Cargo.lock" -newer "$binary" \( -name '*.rs' -o -name 'Cargo.*' -o -name '*.proto' \) -print -quit 2>/dev/null)"
+if [ -n "$newer_source" ]; then
+    echo "bench.sh: warning: $binary is older than $newer_source; the results are for an older build. Run cargo build --release -p baton-aws first." >&2
+fi
 if [ "$proxy" = 0 ] && [ "$latency" != 0 ]; then
     echo "bench.sh: --latency-ms needs the proxy; drop --no-proxy" >&2
     exit 2
@@ -111,7 +116,7 @@ if [ "$proxy" = 1 ]; then
 fi
 
 c1z="$out_dir/sync.c1z"
-cmd=("$binary" -f "$c1z" --global-aws-orgs-enabled --global-aws-sso-enabled --log-format json --log-level "${BENCH_LOG_LEVEL:-warn}" "${extra_args[@]}")
+cmd=("$binary" -f "$c1z" --global-aws-orgs-enabled --global-aws-sso-enabled --log-format json --log-level "${BENCH_LOG_LEVEL:-info}" "${extra_args[@]}")
 echo "run: AWS_ENDPOINT_URL=$endpoint ${cmd[*]}"
 AWS_ENDPOINT_URL="$endpoint" /usr/bin/time -v "${cmd[@]}" 2>"$out_dir/run.log" || {
     echo "bench.sh: the sync failed; see $out_dir/run.log" >&2
@@ -142,6 +147,30 @@ fi
 echo
 echo "Resources used (/usr/bin/time -v):"
 grep -E "Elapsed \(wall clock\)|User time|System time|Maximum resident set size" "$out_dir/run.log" | sed 's/^\s*/  /'
+
+echo
+echo "Phases (from the info log in run.log):"
+python3 - "$out_dir/run.log" <<'EOF'
+import json, sys
+from datetime import datetime
+marks = {}
+for line in open(sys.argv[1]):
+    if line.startswith("{"):
+        entry = json.loads(line)
+        stamp = datetime.fromisoformat(entry["timestamp"].replace("Z", "+00:00")).timestamp()
+        marks.setdefault(entry["message"], stamp)
+phases = [("resources and entitlements", "Syncing resource types...", "Syncing grants..."),
+          ("grants", "Syncing grants...", "Expanding grants..."),
+          ("grant expansion", "Expanding grants...", "Expanded grants"),
+          ("end of sync and save", "Expanded grants", "c1z: saved")]
+shown = False
+for name, start, end in phases:
+    if start in marks and end in marks:
+        print(f"  {name:28s} {marks[end] - marks[start]:6.2f} s")
+        shown = True
+if not shown:
+    print("  none: run with BENCH_LOG_LEVEL=info (the default) to log them")
+EOF
 
 echo
 echo "c1z: $(stat -c %s "$c1z") bytes ($c1z)"

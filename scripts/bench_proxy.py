@@ -218,12 +218,12 @@ def main():
     parser.add_argument("--latency-ms", type=float, default=0.0, help="delay added before forwarding each request")
     parser.add_argument("--counts", required=True, help="where to write the request counts as JSON on exit")
     parser.add_argument("--no-page-iam-details", action="store_true", help="forward moto's one-page GetAccountAuthorizationDetails response unchanged")
-    parser.add_argument("--trace", help="append one JSON line per request (start, seconds, operation, status, bytes) to this file")
+    parser.add_argument("--trace", help="write one JSON line per request (start, seconds, operation, status, bytes) to this file, replacing it")
     args = parser.parse_args()
 
     counts = Counter()
     lock = threading.Lock()
-    trace = {"t0": time.monotonic(), "file": open(args.trace, "a", buffering=1)} if args.trace else None
+    trace = {"t0": time.monotonic(), "file": open(args.trace, "w", buffering=1)} if args.trace else None
     handler = make_handler(args.upstream, args.latency_ms / 1000.0, counts, lock, threading.local(), not args.no_page_iam_details, trace)
     server = ThreadingHTTPServer(("127.0.0.1", args.listen), handler)
     server.daemon_threads = True

@@ -260,7 +260,7 @@ pub fn listing(snap: &Snapshot, principal: &Key) -> Listing {
         principal.1
     ));
     listing.footer.push(format!(
-        "{} entitlements: {direct} direct, {inherited} inherited, {derived} derived from expansion edges the file did not expand",
+        "{} entitlements: {direct} direct, {inherited} inherited through grant expansion, {derived} inferred by c1z from expandable grants that the file left unexpanded",
         access.holdings.len()
     ));
     listing.json = Some(serde_json::json!({
