@@ -163,12 +163,12 @@ phases = [("resources and entitlements", "Syncing resource types...", "Syncing g
           ("grants", "Syncing grants...", "Expanding grants..."),
           ("grant expansion", "Expanding grants...", "Expanded grants"),
           ("end of sync and save", "Expanded grants", "c1z: saved")]
-shown = False
+printed_any = False
 for name, start, end in phases:
     if start in marks and end in marks:
         print(f"  {name:28s} {marks[end] - marks[start]:6.2f} s")
-        shown = True
-if not shown:
+        printed_any = True
+if not printed_any:
     print("  none: run with BENCH_LOG_LEVEL=info (the default) to log them")
 EOF
 

@@ -50,7 +50,7 @@ const PRINCIPAL_INDEX: &str = "idx_grants_principal_id_v1";
 
 /// SQLite page cache while the principal index is built, in KiB, which also
 /// bounds the runs SQLite sorts in memory. With 256 KiB the build raised the
-/// peak memory of a sync by about 4 MB; with 64 KiB it did not, and took
+/// peak memory of a sync by about 4 MB. With 64 KiB it did not, and it took
 /// no longer.
 const INDEX_SORT_KIB: u32 = 64;
 
@@ -309,19 +309,14 @@ impl<'a> Writer<'a> {
     /// Drops the index `name` inside the open transaction and returns the SQL
     /// that created it, or `None` if the database has no such index. A
     /// failed expansion rolls the drop back with its writes, unless a batch
-    /// was committed; the sync then fails and its database is discarded.
+    /// was already committed. Either way the sync fails and its database is
+    /// discarded.
     fn drop_index(&mut self, name: &str) -> Result<Option<String>, ExpansionError> {
-        let conn = self.file.conn();
-        let sql: Option<String> = conn
-            .query_row(
-                "SELECT sql FROM sqlite_master WHERE type = 'index' AND name = ?1",
-                [name],
-                |r| r.get(0),
-            )
-            .optional()?
-            .flatten();
+        let sql = index_sql(self.file, name)?;
         if sql.is_some() {
-            conn.execute_batch(&format!("DROP INDEX \"{name}\""))?;
+            self.file
+                .conn()
+                .execute_batch(&format!("DROP INDEX \"{name}\""))?;
         }
         Ok(sql)
     }
@@ -456,6 +451,20 @@ impl Drop for Writer<'_> {
                 .execute_batch("ROLLBACK; PRAGMA cache_size = -2000");
         }
     }
+}
+
+/// Returns the `CREATE INDEX` statement of the index `name`, or `None` if the
+/// database has no such index.
+fn index_sql(file: &C1zFile, name: &str) -> Result<Option<String>, rusqlite::Error> {
+    Ok(file
+        .conn()
+        .query_row(
+            "SELECT sql FROM sqlite_master WHERE type = 'index' AND name = ?1",
+            [name],
+            |r| r.get(0),
+        )
+        .optional()?
+        .flatten())
 }
 
 /// Runs `sql`, a `CREATE INDEX` statement, with SQLite's sort spilling to a
@@ -687,21 +696,10 @@ mod tests {
         );
     }
 
-    fn index_sql(file: &C1zFile, name: &str) -> Option<String> {
-        file.conn()
-            .query_row(
-                "SELECT sql FROM sqlite_master WHERE type = 'index' AND name = ?1",
-                [name],
-                |r| r.get(0),
-            )
-            .optional()
-            .unwrap()
-    }
-
     #[test]
     fn principal_index_is_rebuilt() {
         let (_dir, file, sync) = setup(false);
-        let before = index_sql(&file, PRINCIPAL_INDEX);
+        let before = index_sql(&file, PRINCIPAL_INDEX).unwrap();
         assert!(before.is_some(), "the schema has no {PRINCIPAL_INDEX}");
         let pragma = |name: &str| -> i64 {
             file.conn()
@@ -713,7 +711,7 @@ mod tests {
 
         expand_grants(&file, &sync).unwrap();
 
-        assert_eq!(index_sql(&file, PRINCIPAL_INDEX), before);
+        assert_eq!(index_sql(&file, PRINCIPAL_INDEX).unwrap(), before);
         assert_eq!(pragma("temp_store"), temp_store);
         assert_eq!(pragma("cache_size"), cache_size);
         let check: String = file
@@ -721,7 +719,7 @@ mod tests {
             .query_row("PRAGMA integrity_check", [], |r| r.get(0))
             .unwrap();
         assert_eq!(check, "ok");
-        // u1 is a member of g1 directly, and of g2 and holder of p through expansion.
+        // u1 holds g1 membership directly, and g2 membership and p through expansion.
         let held_by_u1: i64 = file
             .conn()
             .query_row(

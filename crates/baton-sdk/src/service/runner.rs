@@ -18,7 +18,7 @@ use super::api::Api;
 use super::health::HealthState;
 use super::ServiceError;
 use crate::connector::{Connector, ConnectorError, ErrorKind};
-use crate::provision::{AccountInfo, Outcome, Provisioner};
+use crate::provision::{AccountInfo, GrantManager, Outcome, Provisioner};
 use crate::sync::{run_sync, SyncOptions};
 
 use baton::task::TaskType;
@@ -515,6 +515,20 @@ impl Service {
         })
     }
 
+    /// Returns the grant manager of `resource_type`, or an `Unimplemented`
+    /// error if the connector cannot grant or revoke on that type.
+    async fn grant_manager(&self, resource_type: &str) -> Result<Arc<dyn GrantManager>, TaskError> {
+        self.provisioner()
+            .await?
+            .grant_manager(resource_type)
+            .ok_or_else(|| {
+                TaskError::Connector(ConnectorError::new(
+                    ErrorKind::Unimplemented,
+                    format!("resource type {resource_type} does not have provisioner configured"),
+                ))
+            })
+    }
+
     async fn grant(&self, task: baton::task::GrantTask) -> Result<Option<Any>, TaskError> {
         let (Some(entitlement), Some(principal)) = (task.entitlement, task.principal) else {
             return Err(TaskError::Connector(ConnectorError::invalid(
@@ -527,16 +541,7 @@ impl Service {
             .and_then(|r| r.id.as_ref())
             .map(|i| i.resource_type.clone())
             .unwrap_or_default();
-        let manager = self
-            .provisioner()
-            .await?
-            .grant_manager(&resource_type)
-            .ok_or_else(|| {
-                TaskError::Connector(ConnectorError::new(
-                    ErrorKind::Unimplemented,
-                    format!("resource type {resource_type} does not have provisioner configured"),
-                ))
-            })?;
+        let manager = self.grant_manager(&resource_type).await?;
         let change = manager
             .grant(&principal, &entitlement)
             .await
@@ -594,16 +599,7 @@ impl Service {
             .and_then(|r| r.id.as_ref())
             .map(|i| i.resource_type.clone())
             .unwrap_or_default();
-        let manager = self
-            .provisioner()
-            .await?
-            .grant_manager(&resource_type)
-            .ok_or_else(|| {
-                TaskError::Connector(ConnectorError::new(
-                    ErrorKind::Unimplemented,
-                    format!("resource type {resource_type} does not have provisioner configured"),
-                ))
-            })?;
+        let manager = self.grant_manager(&resource_type).await?;
         let change = manager.revoke(&grant).await.map_err(TaskError::Connector)?;
         let mut annotations = request_ids(&change.request_ids);
         if change.outcome == Outcome::AlreadyDone {
